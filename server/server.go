@@ -77,8 +77,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.notReady.Store("the IKE responder and datapath are not part of this build yet: no client can connect")
 	d.log.Warn("not accepting clients: IKEv1, ESP, L2TP and PPP are not wired into this build yet")
 	d.audit.Log(AuditEvent{Event: "daemon_started", Detail: "not accepting clients: protocols not wired yet"})
+	sdNotify("READY=1\nSTATUS=running; not accepting clients: protocols not wired yet")
 
 	<-ctx.Done()
+	sdNotify("STOPPING=1")
 	d.audit.Log(AuditEvent{Event: "daemon_stopped", Reason: "signal"})
 	return nil
 }
