@@ -16,6 +16,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/l2tpsecd/l2tpsecd/server/control"
 )
 
 // Options are the daemon's injected dependencies.
@@ -35,10 +37,14 @@ type Daemon struct {
 	mu  sync.Mutex // guards cfg
 	cfg *Config
 
+	version string
+	started time.Time
+
 	ready    atomic.Bool
 	notReady atomic.Value // string: why not ready
 	httpLn   net.Listener
 	httpSrv  *http.Server
+	ctlLn    net.Listener
 }
 
 // New prepares a daemon from a validated configuration. Nothing listens
@@ -50,7 +56,7 @@ func New(cfg *Config, opts Options) (*Daemon, error) {
 	if opts.Registry == nil {
 		opts.Registry = prometheus.NewRegistry()
 	}
-	d := &Daemon{log: opts.Logger, reg: opts.Registry, cfg: cfg}
+	d := &Daemon{log: opts.Logger, reg: opts.Registry, cfg: cfg, version: opts.Version, started: time.Now()}
 	d.metrics = NewMetrics(d.reg)
 	d.metrics.Info.WithLabelValues(opts.Version).Set(1)
 	d.notReady.Store("starting")
@@ -70,6 +76,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return err
 	}
 	defer d.stopHTTP()
+	ln, err := control.Listen(d.cfg.Control.Socket)
+	if err != nil {
+		return err
+	}
+	d.ctlLn = ln
+	go control.Serve(ln, d)
+	defer ln.Close()
 
 	// The protocol engines are wired in as they land; until then the
 	// daemon says plainly that it does not accept clients rather than
