@@ -18,7 +18,7 @@ func (r *replayWindow) init(w int) {
 	for n < w/64+1 {
 		n <<= 1
 	}
-	r.size = uint64(w)
+	r.size, r.top = uint64(w), 0
 	r.bits = make([]uint64, n)
 	r.mask = uint64(n - 1)
 }
