@@ -39,7 +39,7 @@ func loadJSON(t *testing.T, name string, v any) {
 func TestAESCBCRFC3602(t *testing.T) {
 	var f struct {
 		Cases []struct {
-			Case                      int
+			Case                           int
 			Key, IV, Plaintext, Ciphertext string
 		}
 	}
