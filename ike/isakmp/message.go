@@ -25,7 +25,7 @@ type Header struct {
 	InitiatorCookie Cookie
 	ResponderCookie Cookie
 	NextPayload     PayloadType
-	Version         uint8 // major<<4 | minor; Marshal writes Version if zero
+	Version         uint8 // major<<4 | minor; Marshal sets 0x10 (1.0) if zero
 	Exchange        ExchangeType
 	Flags           Flags
 	MessageID       uint32
@@ -194,11 +194,12 @@ func (h *Header) MarshalHeader(body []byte) ([]byte, error) {
 	return append(b, body...), nil
 }
 
+// appendTo writes the header, defaulting Version to 1.0 (and recording it).
 func (h *Header) appendTo(b []byte) []byte {
-	v := h.Version
-	if v == 0 {
-		v = Version
+	if h.Version == 0 {
+		h.Version = Version
 	}
+	v := h.Version
 	b = append(b, h.InitiatorCookie[:]...)
 	b = append(b, h.ResponderCookie[:]...)
 	b = append(b, byte(h.NextPayload), v, byte(h.Exchange), byte(h.Flags))

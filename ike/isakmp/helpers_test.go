@@ -1,0 +1,49 @@
+package isakmp
+
+import (
+	"encoding/hex"
+	"go/format"
+	"hash"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func hexs(b []byte) string { return hex.EncodeToString(b) }
+
+func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
+
+// TestGofmt keeps the package formatted.
+func TestGofmt(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := format.Source(src)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if string(out) != string(src) {
+			t.Errorf("%s is not gofmt-formatted", f)
+		}
+	}
+}
+
+func mustAddrPort(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
+
+// recorder is a hash.Hash whose sum is everything written to it.
+type recorder struct{ b []byte }
+
+func newRecorder() hash.Hash { return &recorder{} }
+
+func (r *recorder) Write(p []byte) (int, error) { r.b = append(r.b, p...); return len(p), nil }
+func (r *recorder) Sum(b []byte) []byte         { return append(b, r.b...) }
+func (r *recorder) Reset()                      { r.b = nil }
+func (r *recorder) Size() int                   { return len(r.b) }
+func (r *recorder) BlockSize() int              { return 1 }
