@@ -47,3 +47,5 @@ func (r *recorder) Sum(b []byte) []byte         { return append(b, r.b...) }
 func (r *recorder) Reset()                      { r.b = nil }
 func (r *recorder) Size() int                   { return len(r.b) }
 func (r *recorder) BlockSize() int              { return 1 }
+
+func mustPrefix(s string) netip.Prefix { return netip.MustParsePrefix(s) }
