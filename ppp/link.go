@@ -524,10 +524,14 @@ func (l *link) echoReplyLocked(p Packet) {
 	if l.lcpH.reqMagic {
 		magic = l.lcpH.magic
 	}
-	data := make([]byte, 4, len(p.Data))
+	data := make([]byte, 4, max(4, len(p.Data)))
 	binary.BigEndian.PutUint32(data, magic)
 	if len(p.Data) > 4 {
 		data = append(data, p.Data[4:]...)
+	}
+	// Never answer with more than the peer's MRU (RFC 1661 5.8).
+	if limit := int(l.lcpH.peerMRU) - headerLen; len(data) > limit {
+		data = data[:max(limit, 4)]
 	}
 	l.sendLocked(ProtoLCP, CodeEchoRep, p.ID, data)
 }
