@@ -41,8 +41,8 @@ func readPcap(t *testing.T, name string) [][]byte {
 	return pkts
 }
 
-// ipv4 splits an IPv4 packet into addresses, protocol and payload.
-func ipv4(t *testing.T, p []byte) (src, dst netip.Addr, proto Proto, payload []byte) {
+// splitIPv4 splits an IPv4 packet into addresses, protocol and payload.
+func splitIPv4(t *testing.T, p []byte) (src, dst netip.Addr, proto Proto, payload []byte) {
 	t.Helper()
 	if len(p) < 20 || p[0]>>4 != 4 {
 		t.Fatalf("not IPv4: %x", p)
@@ -163,7 +163,7 @@ func openCaptured(t *testing.T, sas map[uint32]*SA, sc *Scratch, esp []byte) (ui
 
 func checkICMP(t *testing.T, w icmpWant, inner []byte) {
 	t.Helper()
-	src, dst, proto, icmp := ipv4(t, inner)
+	src, dst, proto, icmp := splitIPv4(t, inner)
 	got := fmt.Sprintf("%v > %v proto %v", src, dst, proto)
 	want := fmt.Sprintf("%v > %v proto %v", w.src, w.dst, ProtoICMP)
 	if got != want {
@@ -204,7 +204,7 @@ func TestTcpdumpCaptures(t *testing.T) {
 				t.Fatalf("%d packets, %d expected lines", len(pkts), len(wants))
 			}
 			for i, p := range pkts {
-				_, _, proto, esp := ipv4(t, p)
+				_, _, proto, esp := splitIPv4(t, p)
 				if proto != ProtoESP {
 					t.Fatalf("packet %d: protocol %v", i+1, proto)
 				}
@@ -212,7 +212,7 @@ func TestTcpdumpCaptures(t *testing.T) {
 				if next != ProtoIPv4 {
 					t.Fatalf("packet %d: next header %v (the captures are tunnel mode)", i+1, next)
 				}
-				if _, _, p2, esp2 := ipv4(t, inner); p2 == ProtoESP {
+				if _, _, p2, esp2 := splitIPv4(t, inner); p2 == ProtoESP {
 					// esp2: the tunnel carries a second ESP SA.
 					if _, _, inner, next = openCaptured(t, sas, sc, esp2); next != ProtoIPv4 {
 						t.Fatalf("packet %d: inner next header %v", i+1, next)
@@ -254,7 +254,7 @@ func TestTcpdumpESPInUDP(t *testing.T) {
 		t.Fatalf("%d packets and %d esp1 lines, want 8", len(pkts), len(wants))
 	}
 	for i, p := range pkts {
-		_, _, proto, udp := ipv4(t, p)
+		_, _, proto, udp := splitIPv4(t, p)
 		if proto != ProtoUDP {
 			t.Fatalf("packet %d: %v", i+1, proto)
 		}
