@@ -95,7 +95,11 @@ func (a Attribute) appendTo(b []byte) ([]byte, error) {
 
 // parseAttributes reads attributes until s is empty.
 func parseAttributes(s cryptobyte.String, context string) ([]Attribute, error) {
-	var attrs []Attribute
+	if s.Empty() {
+		return nil, nil
+	}
+	// One allocation: every attribute takes at least 4 bytes.
+	attrs := make([]Attribute, 0, len(s)/4)
 	for i := 0; !s.Empty(); i++ {
 		var t, v uint16
 		if !s.ReadUint16(&t) || !s.ReadUint16(&v) {

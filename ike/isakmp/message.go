@@ -90,7 +90,8 @@ func ParseBody(first PayloadType, body []byte) (*Body, error) {
 }
 
 func parseChain(first PayloadType, body []byte, allowPadding bool) (*Body, error) {
-	b := &Body{}
+	// Most messages have fewer than 12 payloads (Windows' MM1 has 9).
+	b := &Body{Payloads: make([]Payload, 0, 12), Raw: make([][]byte, 0, 12)}
 	s := cryptobyte.String(body)
 	next := uint8(first)
 	for i := 1; next != uint8(PayloadNone); i++ {

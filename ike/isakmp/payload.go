@@ -168,6 +168,8 @@ func parseSA(body cryptobyte.String) (*SA, error) {
 			return nil, perr(ErrSPI, ctx+": SPI overruns the proposal")
 		}
 		p.SPI = nilIfEmpty(spi)
+		// Each transform takes at least 8 bytes; trust the count only that far.
+		p.Transforms = make([]Transform, 0, min(int(nt), len(pbody)/8))
 		tnext := uint8(PayloadTransform)
 		for ti := 1; tnext != uint8(PayloadNone); ti++ {
 			tctx := ctx + " transform #" + strconv.Itoa(ti)
