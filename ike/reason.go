@@ -28,6 +28,7 @@ const (
 	ReasonNotifyFromPeer
 	ReasonShutdown
 	ReasonAuthMethod
+	ReasonAdmin
 )
 
 var reasonNames = [...]string{
@@ -47,6 +48,7 @@ var reasonNames = [...]string{
 	ReasonNotifyFromPeer:   "peer_notify",
 	ReasonShutdown:         "shutdown",
 	ReasonAuthMethod:       "auth_method_unsupported",
+	ReasonAdmin:            "deleted_by_admin",
 }
 
 func (r Reason) String() string {
