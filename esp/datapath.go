@@ -77,7 +77,7 @@ type Datapath interface {
 
 // DatapathStats are datapath-wide counters for Prometheus.
 type DatapathStats struct {
-	PacketsIn, BytesIn, PacketsOut, BytesOut uint64
+	PacketsIn, BytesIn, PacketsOut, BytesOut                                    uint64
 	DropNoSA, DropReplay, DropIntegrity, DropMalformed, DropExpired, DropNotUDP uint64
 	SendErrors                                                                  uint64
 	Keepalives, IKEIn, IKEOut                                                   uint64

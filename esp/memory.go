@@ -136,7 +136,6 @@ func (m *Memory) RemoveSA(h Handle) error { return m.removeSA(h) }
 // Peer implements Datapath.
 func (m *Memory) Peer(h Handle) (netip.AddrPort, Encap, bool) { return m.core.peer(h) }
 
-
 // SAStats implements Datapath.
 func (m *Memory) SAStats(h Handle) (Stats, Stats, bool) { return m.saStats(h) }
 
