@@ -52,27 +52,26 @@ type PayloadType uint8
 
 // Payload types.
 const (
-	PayloadNone        PayloadType = 0
-	PayloadSA          PayloadType = 1
-	PayloadProposal    PayloadType = 2
-	PayloadTransform   PayloadType = 3
-	PayloadKE          PayloadType = 4
-	PayloadID          PayloadType = 5
-	PayloadCert        PayloadType = 6
-	PayloadCertReq     PayloadType = 7
-	PayloadHash        PayloadType = 8
-	PayloadSig         PayloadType = 9
-	PayloadNonce       PayloadType = 10
-	PayloadNotify      PayloadType = 11
-	PayloadDelete      PayloadType = 12
-	PayloadVendorID    PayloadType = 13
-	PayloadAttr        PayloadType = 14 // Mode-Config / XAUTH attributes
-	PayloadNATD        PayloadType = 20 // RFC 3947
-	PayloadNATOA       PayloadType = 21 // RFC 3947
-	PayloadNATDDraft   PayloadType = 130
-	PayloadNATOADraft  PayloadType = 131
-	PayloadFragment    PayloadType = 132 // Cisco/Microsoft IKEv1 fragmentation
-	payloadPrivateBase PayloadType = 128
+	PayloadNone       PayloadType = 0
+	PayloadSA         PayloadType = 1
+	PayloadProposal   PayloadType = 2
+	PayloadTransform  PayloadType = 3
+	PayloadKE         PayloadType = 4
+	PayloadID         PayloadType = 5
+	PayloadCert       PayloadType = 6
+	PayloadCertReq    PayloadType = 7
+	PayloadHash       PayloadType = 8
+	PayloadSig        PayloadType = 9
+	PayloadNonce      PayloadType = 10
+	PayloadNotify     PayloadType = 11
+	PayloadDelete     PayloadType = 12
+	PayloadVendorID   PayloadType = 13
+	PayloadAttr       PayloadType = 14 // Mode-Config / XAUTH attributes
+	PayloadNATD       PayloadType = 20 // RFC 3947
+	PayloadNATOA      PayloadType = 21 // RFC 3947
+	PayloadNATDDraft  PayloadType = 130
+	PayloadNATOADraft PayloadType = 131
+	PayloadFragment   PayloadType = 132 // Cisco/Microsoft IKEv1 fragmentation
 )
 
 var payloadNames = map[PayloadType]string{
@@ -173,9 +172,9 @@ type IKETransformID uint8
 // KeyIKE is the only ISAKMP transform.
 const KeyIKE IKETransformID = 1
 
-func (t IKETransformID) String() string {
-	return name(map[IKETransformID]string{KeyIKE: "KEY_IKE"}, "IKETransformID", t)
-}
+var ikeTransformNames = map[IKETransformID]string{KeyIKE: "KEY_IKE"}
+
+func (t IKETransformID) String() string { return name(ikeTransformNames, "IKETransformID", t) }
 
 // ESPTransformID is the transform ID of an ESP proposal (IANA "IPsec ESP
 // Transform Identifiers", RFC 2407 §4.4.4, RFC 4309, RFC 4106).
@@ -250,9 +249,9 @@ const (
 	IPCompLZJH    IPCompTransformID = 4
 )
 
-func (t IPCompTransformID) String() string {
-	return name(map[IPCompTransformID]string{IPCompOUI: "OUI", IPCompDeflate: "DEFLATE", IPCompLZS: "LZS", IPCompLZJH: "LZJH"}, "IPCompTransformID", t)
-}
+var ipcompNames = map[IPCompTransformID]string{IPCompOUI: "OUI", IPCompDeflate: "DEFLATE", IPCompLZS: "LZS", IPCompLZJH: "LZJH"}
+
+func (t IPCompTransformID) String() string { return name(ipcompNames, "IPCompTransformID", t) }
 
 // OakleyAttr is a phase-1 (IKE, RFC 2409 appendix A) SA attribute type.
 type OakleyAttr uint16
@@ -425,9 +424,9 @@ const (
 	GroupTypeEC2N GroupType = 3
 )
 
-func (g GroupType) String() string {
-	return name(map[GroupType]string{GroupTypeMODP: "MODP", GroupTypeECP: "ECP", GroupTypeEC2N: "EC2N"}, "GroupType", g)
-}
+var groupTypeNames = map[GroupType]string{GroupTypeMODP: "MODP", GroupTypeECP: "ECP", GroupTypeEC2N: "EC2N"}
+
+func (g GroupType) String() string { return name(groupTypeNames, "GroupType", g) }
 
 // LifeType is the unit of the following Life Duration attribute, in both
 // phases (phase-1 attribute 11, phase-2 attribute 1).
@@ -439,9 +438,9 @@ const (
 	LifeKilobytes LifeType = 2
 )
 
-func (l LifeType) String() string {
-	return name(map[LifeType]string{LifeSeconds: "seconds", LifeKilobytes: "kilobytes"}, "LifeType", l)
-}
+var lifeTypeNames = map[LifeType]string{LifeSeconds: "seconds", LifeKilobytes: "kilobytes"}
+
+func (l LifeType) String() string { return name(lifeTypeNames, "LifeType", l) }
 
 // IPsecAttr is a phase-2 (IPsec DOI, RFC 2407 §4.5) SA attribute type.
 type IPsecAttr uint16
@@ -679,9 +678,9 @@ const (
 	CfgAck     ModeCfgType = 4
 )
 
-func (c ModeCfgType) String() string {
-	return name(map[ModeCfgType]string{CfgRequest: "ISAKMP_CFG_REQUEST", CfgReply: "ISAKMP_CFG_REPLY", CfgSet: "ISAKMP_CFG_SET", CfgAck: "ISAKMP_CFG_ACK"}, "ModeCfgType", c)
-}
+var cfgTypeNames = map[ModeCfgType]string{CfgRequest: "ISAKMP_CFG_REQUEST", CfgReply: "ISAKMP_CFG_REPLY", CfgSet: "ISAKMP_CFG_SET", CfgAck: "ISAKMP_CFG_ACK"}
+
+func (c ModeCfgType) String() string { return name(cfgTypeNames, "ModeCfgType", c) }
 
 // ModeCfgAttr is a Mode-Config / XAUTH attribute type.
 type ModeCfgAttr uint16
