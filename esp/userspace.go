@@ -62,7 +62,7 @@ type Userspace struct {
 	batch   int
 	workers []*usWorker
 	groups  []*usGroup
-	raw     *ipv4.PacketConn
+	raw     *ipv4.PacketConn // for WriteBatch
 	rawConn net.PacketConn
 	bufs    *bufPool
 	batches sync.Pool
@@ -118,6 +118,8 @@ type sendMsgs struct {
 	msgs []ipv4.Message
 	bufs []*packetBuf
 }
+
+const rcvBuf = 4 << 20
 
 // NewUserspace opens the sockets and starts the goroutines.
 func NewUserspace(cfg UserspaceConfig) (*Userspace, error) {
@@ -186,6 +188,12 @@ func (u *Userspace) openGroup(ap netip.AddrPort, n int) (*usGroup, error) {
 		var serr error
 		err := c.Control(func(fd uintptr) {
 			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
+			// Bursts from many clients outrun a worker briefly; a larger
+			// receive buffer absorbs them (best effort: FORCE needs
+			// CAP_NET_ADMIN, plain SO_RCVBUF is capped by rmem_max).
+			if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, rcvBuf) != nil {
+				_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, rcvBuf)
+			}
 		})
 		if err != nil {
 			return err
@@ -265,54 +273,44 @@ func (u *Userspace) buildPeer(ap netip.AddrPort, _ Encap, local netip.Addr) any 
 	return p
 }
 
-func addrPortOf(a net.Addr) netip.AddrPort {
-	switch a := a.(type) {
-	case *net.UDPAddr:
-		ap := a.AddrPort()
-		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
-	case *net.IPAddr:
-		ip, _ := netip.AddrFromSlice(a.IP)
-		return netip.AddrPortFrom(ip.Unmap(), 0)
-	}
-	return netip.AddrPort{}
-}
-
 func (u *Userspace) readUDP(s *usSock) {
 	defer u.readers.Done()
-	n := u.batch
-	msgs := make([]ipv4.Message, n)
-	bufs := make([]*packetBuf, n)
 	var oobLen int
 	if s.group.wildcard {
 		oobLen = len(ipv4.NewControlMessage(ipv4.FlagDst))
 	}
-	for i := range msgs {
-		bufs[i] = u.bufs.get()
-		msgs[i].Buffers = [][]byte{bufs[i].data[:]}
-		if oobLen > 0 {
-			msgs[i].OOB = make([]byte, oobLen)
-		}
+	r, err := newMmsgReader(s.conn, u.batch, oobLen)
+	if err != nil {
+		u.log.Error("esp: UDP reader", "err", err)
+		return
 	}
+	bufs := make([]*packetBuf, u.batch)
+	for i := range bufs {
+		bufs[i] = u.bufs.get()
+		r.setBuf(i, bufs[i].data[:])
+	}
+	defer func() {
+		for _, b := range bufs {
+			u.bufs.put(b)
+		}
+	}()
 	out := make([]*rxBatch, len(u.workers))
 	for {
-		cnt, err := s.pc.ReadBatch(msgs, 0)
+		cnt, err := r.read()
 		if err != nil {
 			if u.closed.Load() || errors.Is(err, net.ErrClosed) {
-				for _, b := range bufs {
-					u.bufs.put(b)
-				}
 				return
 			}
 			u.log.Warn("esp: UDP read", "err", err)
 			continue
 		}
 		for i := 0; i < cnt; i++ {
-			m := &msgs[i]
-			if m.Flags&unix.MSG_TRUNC != 0 {
+			n, trunc := r.len(i)
+			if trunc {
 				u.ctr.malformed.Add(1)
 				continue
 			}
-			kind, rest := ClassifyDatagram(bufs[i].data[:m.N])
+			kind, rest := ClassifyDatagram(bufs[i].data[:n])
 			switch kind {
 			case DatagramKeepalive:
 				u.ctr.keepalives.Add(1)
@@ -323,7 +321,7 @@ func (u *Userspace) readUDP(s *usSock) {
 			case DatagramIKE:
 				u.ctr.ikeIn.Add(1)
 				if u.hooks.IKE != nil {
-					u.hooks.IKE(rest, s.localFor(m.OOB[:m.NN]), addrPortOf(m.Addr))
+					u.hooks.IKE(rest, s.localFor(r.control(i)), r.from(i))
 				}
 				continue
 			}
@@ -339,9 +337,9 @@ func (u *Userspace) readUDP(s *usSock) {
 				bt = u.batches.Get().(*rxBatch)
 				out[w] = bt
 			}
-			bt.pkts = append(bt.pkts, rxPacket{buf: bufs[i], esp: rest, from: addrPortOf(m.Addr), e: e, udp: true})
+			bt.pkts = append(bt.pkts, rxPacket{buf: bufs[i], esp: rest, from: r.from(i), e: e, udp: true})
 			bufs[i] = u.bufs.get()
-			m.Buffers[0] = bufs[i].data[:]
+			r.setBuf(i, bufs[i].data[:])
 		}
 		u.dispatch(out)
 	}
@@ -382,32 +380,37 @@ func (u *Userspace) ours(dst netip.Addr) bool {
 
 func (u *Userspace) readRaw() {
 	defer u.readers.Done()
-	n := u.batch
-	msgs := make([]ipv4.Message, n)
-	bufs := make([]*packetBuf, n)
-	for i := range msgs {
-		bufs[i] = u.bufs.get()
-		msgs[i].Buffers = [][]byte{bufs[i].data[:]}
+	r, err := newMmsgReader(u.rawConn.(syscall.Conn), u.batch, 0)
+	if err != nil {
+		u.log.Error("esp: raw reader", "err", err)
+		return
 	}
+	bufs := make([]*packetBuf, u.batch)
+	for i := range bufs {
+		bufs[i] = u.bufs.get()
+		r.setBuf(i, bufs[i].data[:])
+	}
+	defer func() {
+		for _, b := range bufs {
+			u.bufs.put(b)
+		}
+	}()
 	out := make([]*rxBatch, len(u.workers))
 	nw := uint32(len(u.workers))
 	for {
-		cnt, err := u.raw.ReadBatch(msgs, 0)
+		cnt, err := r.read()
 		if err != nil {
 			if u.closed.Load() || errors.Is(err, net.ErrClosed) {
-				for _, b := range bufs {
-					u.bufs.put(b)
-				}
 				return
 			}
 			u.log.Warn("esp: raw read", "err", err)
 			continue
 		}
 		for i := 0; i < cnt; i++ {
-			m := &msgs[i]
-			p := bufs[i].data[:m.N]
+			n, trunc := r.len(i)
+			p := bufs[i].data[:n]
 			// IPv4 raw sockets deliver the IP header.
-			if len(p) < 20 || p[0]>>4 != 4 || m.Flags&unix.MSG_TRUNC != 0 {
+			if len(p) < 20 || p[0]>>4 != 4 || trunc {
 				u.ctr.malformed.Add(1)
 				continue
 			}
@@ -440,7 +443,7 @@ func (u *Userspace) readRaw() {
 			}
 			bt.pkts = append(bt.pkts, rxPacket{buf: bufs[i], esp: esp, from: src, e: e})
 			bufs[i] = u.bufs.get()
-			m.Buffers[0] = bufs[i].data[:]
+			r.setBuf(i, bufs[i].data[:])
 		}
 		u.dispatch(out)
 	}
