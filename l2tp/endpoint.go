@@ -213,6 +213,9 @@ type Endpoint struct {
 	byRemote map[peerTunnelKey]*Tunnel
 	perPeer  map[Peer]int
 	closed   bool
+
+	// randID draws tunnel and session IDs; tests make it deterministic.
+	randID func() uint32
 }
 
 // NewEndpoint returns an endpoint; clk drives every timer, log receives
@@ -234,6 +237,7 @@ func NewEndpoint(cfg Config, clk clock.Clock, log *slog.Logger, s Sender, h Hand
 		tunnels:  make(map[uint16]*Tunnel),
 		byRemote: make(map[peerTunnelKey]*Tunnel),
 		perPeer:  make(map[Peer]int),
+		randID:   mrand.Uint32,
 	}
 	e.mopts = MarshalOptions{Secret: cfg.Secret, Hide: cfg.HideAVPs}
 	return e, nil
@@ -474,7 +478,7 @@ func (e *Endpoint) newTunnel(peer Peer, port, remoteID uint16) (*Tunnel, Result,
 	if e.cfg.MaxTunnelsPerPeer > 0 && e.perPeer[peer] >= e.cfg.MaxTunnelsPerPeer {
 		return nil, full, ErrLimit
 	}
-	id, ok := allocID(func(id uint16) bool { _, used := e.tunnels[id]; return used }, len(e.tunnels))
+	id, ok := allocID(e.randID, func(id uint16) bool { _, used := e.tunnels[id]; return used }, len(e.tunnels))
 	if !ok {
 		full.Message = "no tunnel IDs left"
 		return nil, full, ErrNoIDs
@@ -492,18 +496,18 @@ func (e *Endpoint) newTunnel(peer Peer, port, remoteID uint16) (*Tunnel, Result,
 }
 
 // allocID picks a random non-zero 16-bit ID for which used is false.
-func allocID(used func(uint16) bool, n int) (uint16, bool) {
+func allocID(rnd func() uint32, used func(uint16) bool, n int) (uint16, bool) {
 	if n >= 0xffff {
 		return 0, false
 	}
 	for range 64 {
-		id := uint16(mrand.Uint32())
+		id := uint16(rnd())
 		if id != 0 && !used(id) {
 			return id, true
 		}
 	}
 	// Dense table: scan from a random start.
-	start := uint16(mrand.Uint32())
+	start := uint16(rnd())
 	for i := range 0x10000 {
 		id := start + uint16(i)
 		if id != 0 && !used(id) {

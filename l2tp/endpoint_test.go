@@ -55,7 +55,7 @@ func (s *memSender) SendL2TP(peer Peer, port uint16, b []byte) {
 }
 
 // pump delivers queued datagrams until none are left.
-func (n *memNet) pump(t *testing.T) {
+func (n *memNet) pump(t testing.TB) {
 	t.Helper()
 	for i := 0; ; i++ {
 		n.mu.Lock()
@@ -147,7 +147,7 @@ type lab struct {
 
 // newLab connects one LNS and one LAC; the LNS knows the LAC as peer
 // "sa-1" (its ESP SA), the LAC knows the LNS as "lns".
-func newLab(t *testing.T, lnsCfg, lacCfg Config) *lab {
+func newLab(t testing.TB, lnsCfg, lacCfg Config) *lab {
 	t.Helper()
 	l := &lab{clk: clock.NewFake(t0), net: &memNet{}, hl: &recHandler{}, hc: &recHandler{}}
 	lnsCfg.Role, lacCfg.Role = RoleLNS, RoleLAC
@@ -164,7 +164,7 @@ func newLab(t *testing.T, lnsCfg, lacCfg Config) *lab {
 }
 
 // settle pumps the network and runs delayed acks.
-func (l *lab) settle(t *testing.T) {
+func (l *lab) settle(t testing.TB) {
 	t.Helper()
 	for range 5 {
 		l.net.pump(t)
@@ -173,7 +173,7 @@ func (l *lab) settle(t *testing.T) {
 	l.net.pump(t)
 }
 
-func (l *lab) connect(t *testing.T) (*Tunnel, *Session) {
+func (l *lab) connect(t testing.TB) (*Tunnel, *Session) {
 	t.Helper()
 	tun, err := l.lac.Dial("lns", 1701)
 	if err != nil {

@@ -256,7 +256,7 @@ func (t *Tunnel) newSessionLocked() (*Session, Result) {
 	if cfg.MaxSessions > 0 && t.e.stats.sessions.Load() >= int64(cfg.MaxSessions) {
 		return nil, Result{Code: CDNNoFacilitiesTemp, Message: "session limit reached"}
 	}
-	id, ok := allocID(func(id uint16) bool { _, used := t.sessions[id]; return used }, len(t.sessions))
+	id, ok := allocID(t.e.randID, func(id uint16) bool { _, used := t.sessions[id]; return used }, len(t.sessions))
 	if !ok {
 		return nil, Result{Code: CDNNoFacilitiesTemp, Message: "no session IDs left"}
 	}

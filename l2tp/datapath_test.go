@@ -1,0 +1,85 @@
+package l2tp
+
+import (
+	"testing"
+)
+
+// dataLab brings a session up between an LNS and a LAC and then switches
+// the LNS to a sender and handler that do not allocate.
+func dataLab(t testing.TB, lnsCfg Config) (lns *Endpoint, lnsSess, lacSess *Session, snd *nopSender) {
+	l := newLab(t, lnsCfg, Config{})
+	_, lacSess = l.connect(t)
+	if len(l.hl.up) != 1 {
+		t.Fatal("no session")
+	}
+	snd = &nopSender{}
+	l.lns.sender = snd
+	l.lns.handler = nopHandler{}
+	return l.lns, l.hl.up[0], lacSess, snd
+}
+
+func TestDataPathDoesNotAllocate(t *testing.T) {
+	for _, cfg := range []Config{{}, {DataLengthBit: true, DataSequencing: true}} {
+		lns, lnsSess, lacSess, snd := dataLab(t, cfg)
+		frame := make([]byte, 1400)
+		frame[0], frame[1] = 0x00, 0x21
+		in, err := lacSess.AppendPPP(nil, frame)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a := testing.AllocsPerRun(1000, func() {
+			if err := lns.Input("sa-1", 1701, in); err != nil {
+				panic(err)
+			}
+		}); a != 0 {
+			t.Errorf("%+v: Input of data allocates %v times", cfg, a)
+		}
+		if a := testing.AllocsPerRun(1000, func() {
+			if err := lnsSess.SendPPP(frame); err != nil {
+				panic(err)
+			}
+		}); a != 0 {
+			t.Errorf("%+v: SendPPP allocates %v times", cfg, a)
+		}
+		if snd.n.Load() < 1000 {
+			t.Errorf("sent %d", snd.n.Load())
+		}
+	}
+}
+
+func BenchmarkDecapsulate(b *testing.B) {
+	lns, _, lacSess, _ := dataLab(b, Config{})
+	frame := make([]byte, 1400)
+	in, _ := lacSess.AppendPPP(nil, frame)
+	b.SetBytes(int64(len(in)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := lns.Input("sa-1", 1701, in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkEncapsulate(b *testing.B) {
+	_, lnsSess, _, _ := dataLab(b, Config{})
+	frame := make([]byte, 1400)
+	b.SetBytes(int64(len(frame)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := lnsSess.SendPPP(frame); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDecapsulateParallel(b *testing.B) {
+	lns, _, lacSess, _ := dataLab(b, Config{})
+	in, _ := lacSess.AppendPPP(nil, make([]byte, 1400))
+	b.SetBytes(int64(len(in)))
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			lns.Input("sa-1", 1701, in)
+		}
+	})
+}
