@@ -1,0 +1,592 @@
+package crl
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/l2tpsecd/l2tpsecd/internal/clock"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Defaults for Config.
+const (
+	DefaultFetchTimeout = 5 * time.Second
+	DefaultMaxCRLSize   = 10 << 20
+	DefaultRetryBackoff = time.Minute
+	DefaultIdleTimeout  = 24 * time.Hour
+)
+
+// maxDPsPerCert bounds the distribution points read per certificate: the
+// URLs come from certificates, and a chain has few certificates.
+const maxDPsPerCert = 4
+
+// Config configures a Checker.
+type Config struct {
+	// Mode is strong_crl_check. The zero value is mode 0 (no revocation
+	// check), as in Windows; l2tpsecd's configuration defaults to 1
+	// (DefaultMode).
+	Mode Mode
+	// Roots are the trusted CAs (at least one).
+	Roots []*x509.Certificate
+	// Intermediates are CA certificates the server knows, used to build
+	// chains for peers that send only their own certificate.
+	Intermediates []*x509.Certificate
+	// CRLFiles are CRL files (PEM or DER) read at construction; each is used
+	// for the certificates of its issuer. They are not refreshed: a new
+	// Checker (a configuration reload) reads them again.
+	CRLFiles []string
+	// CRLs are CRLs already parsed, used like CRLFiles.
+	CRLs []*CRL
+	// StateDir, when set, holds the disk cache in StateDir/crl.
+	StateDir string
+	// FetchTimeout bounds one CRL read (DefaultFetchTimeout when zero).
+	FetchTimeout time.Duration
+	// MaxCRLSize bounds one CRL's size in bytes (DefaultMaxCRLSize when
+	// zero).
+	MaxCRLSize int64
+	// RefreshLead, when positive, refreshes a CRL this long before its
+	// nextUpdate; when zero, at 80% of its validity.
+	RefreshLead time.Duration
+	// RetryBackoff is how long a failed read is not repeated
+	// (DefaultRetryBackoff when zero); meanwhile the URL counts as
+	// unreachable at once.
+	RetryBackoff time.Duration
+	// IdleTimeout stops background refreshes of a CRL nobody used for this
+	// long (DefaultIdleTimeout when zero).
+	IdleTimeout time.Duration
+	// HTTPClient reads http(s) distribution points. When nil, a client with
+	// its own transport, no proxy and at most 3 redirects is used; the
+	// timeout is always FetchTimeout on Clock.
+	HTTPClient *http.Client
+	// Clock tells the time for certificate and CRL validity and runs the
+	// fetch timeout and refresh timers (clock.Real{} when nil).
+	Clock clock.Clock
+	// Logger receives fetch failures (discarded when nil).
+	Logger *slog.Logger
+	// Registerer receives the metrics (none when nil).
+	Registerer prometheus.Registerer
+}
+
+// Checker verifies peer certificates. It is safe for concurrent use.
+type Checker struct {
+	mode   Mode
+	roots  *x509.CertPool
+	rootCs []*x509.Certificate
+	inter  []*x509.Certificate
+	crls   []*CRL
+	clock  clock.Clock
+	m      *metrics
+	f      *fetcher
+
+	closeOnce sync.Once
+}
+
+// New builds a Checker. It fails when the mode is not 0, 1 or 2, no root
+// is given, or a CRL file cannot be read.
+func New(cfg Config) (*Checker, error) {
+	if !cfg.Mode.Valid() {
+		return nil, fmt.Errorf("%w (got %d)", ErrBadMode, cfg.Mode)
+	}
+	if len(cfg.Roots) == 0 {
+		return nil, ErrNoRoots
+	}
+	c := &Checker{mode: cfg.Mode, roots: x509.NewCertPool(), clock: cfg.Clock}
+	if c.clock == nil {
+		c.clock = clock.Real{}
+	}
+	for _, r := range cfg.Roots {
+		c.roots.AddCert(r)
+		c.rootCs = append(c.rootCs, r)
+	}
+	c.inter = append(c.inter, cfg.Intermediates...)
+	c.crls = append(c.crls, cfg.CRLs...)
+	for _, p := range cfg.CRLFiles {
+		crl, err := ParseCRLFile(p)
+		if err != nil {
+			return nil, err
+		}
+		c.crls = append(c.crls, crl)
+	}
+	var err error
+	if c.m, err = newMetrics(cfg.Registerer); err != nil {
+		return nil, fmt.Errorf("crl: metrics: %w", err)
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	client := cfg.HTTPClient
+	if client == nil {
+		client = &http.Client{
+			Transport: &http.Transport{MaxIdleConnsPerHost: 2, IdleConnTimeout: 90 * time.Second},
+			CheckRedirect: func(req *http.Request, via []*http.Request) error {
+				if len(via) >= 3 {
+					return errors.New("crl: too many redirects")
+				}
+				if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
+					return fmt.Errorf("%w: redirect to %s", ErrUnsupportedScheme, req.URL)
+				}
+				return nil
+			},
+		}
+	}
+	f := &fetcher{
+		timeout:     orDefault(cfg.FetchTimeout, DefaultFetchTimeout),
+		maxSize:     cfg.MaxCRLSize,
+		refreshLead: cfg.RefreshLead,
+		backoff:     orDefault(cfg.RetryBackoff, DefaultRetryBackoff),
+		idle:        orDefault(cfg.IdleTimeout, DefaultIdleTimeout),
+		client:      client,
+		clock:       c.clock,
+		log:         log,
+		m:           c.m,
+		entries:     make(map[string]*entry),
+	}
+	if f.maxSize <= 0 {
+		f.maxSize = DefaultMaxCRLSize
+	}
+	if cfg.StateDir != "" {
+		f.dir = filepath.Join(cfg.StateDir, "crl")
+	}
+	f.base, f.stopBase = context.WithCancel(context.Background())
+	c.f = f
+	return c, nil
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+// Close stops background refreshes and reads in progress.
+func (c *Checker) Close() error {
+	c.closeOnce.Do(c.f.close)
+	return nil
+}
+
+// Mode returns the strong_crl_check mode applied.
+func (c *Checker) Mode() Mode { return c.mode }
+
+// CASubjects returns the DER subject names of the trusted roots, for the
+// CERTREQ payloads the IKE responder sends (RFC 4945 3.2.4).
+func (c *Checker) CASubjects() [][]byte {
+	out := make([][]byte, len(c.rootCs))
+	for i, r := range c.rootCs {
+		out[i] = r.RawSubject
+	}
+	return out
+}
+
+// Revocation describes a revoked certificate, from its CRL entry.
+type Revocation struct {
+	Subject    string
+	Serial     *big.Int
+	Time       time.Time
+	ReasonCode RevocationReason
+	// CRL names the CRL that lists it (URL or file).
+	CRL string
+	// CRLFreshness says whether that CRL was current (revocation counts
+	// either way).
+	CRLFreshness Freshness
+}
+
+// CertCheck is the revocation check of one certificate of the chain.
+type CertCheck struct {
+	Subject     string
+	Serial      *big.Int
+	Observation Observation
+	Outcome     Outcome
+	Reason      Reason
+	// CRL names the issuer CRL used (URL or file), if one was found.
+	CRL                    string
+	ThisUpdate, NextUpdate time.Time
+	// DeltaIgnored: that CRL announces delta CRLs, which are not read.
+	DeltaIgnored bool
+	// Problems lists what went wrong per source (fetch errors, CRLs of
+	// other issuers), for the log.
+	Problems   []string
+	Revocation *Revocation
+}
+
+// Result is the verdict on a peer certificate.
+type Result struct {
+	Mode    Mode
+	Outcome Outcome
+	// Reason is why the certificate was refused, or on acceptance ReasonOK
+	// or the CRL condition mode 1 tolerated (e.g. crl_unreachable).
+	Reason Reason
+	// Detail is a human-readable elaboration.
+	Detail string
+	Leaf   *x509.Certificate
+	// Chain is the verified chain, leaf first and root last; nil when no
+	// chain could be built.
+	Chain []*x509.Certificate
+	// Checks has one entry per chain certificate except the root, leaf
+	// first (empty in mode 0 and when the chain failed).
+	Checks []CertCheck
+	// Revocation is set when Reason is ReasonRevoked.
+	Revocation *Revocation
+}
+
+// LogValue renders the result for the audit log.
+func (r *Result) LogValue() slog.Value {
+	attrs := []slog.Attr{
+		slog.String("outcome", r.Outcome.String()),
+		slog.String("reason", string(r.Reason)),
+		slog.String("strong_crl_check", r.Mode.String()),
+	}
+	if r.Leaf != nil {
+		attrs = append(attrs, slog.String("subject", r.Leaf.Subject.String()),
+			slog.String("serial", r.Leaf.SerialNumber.String()),
+			slog.String("issuer", r.Leaf.Issuer.String()))
+	}
+	if r.Detail != "" {
+		attrs = append(attrs, slog.String("detail", r.Detail))
+	}
+	if rv := r.Revocation; rv != nil {
+		attrs = append(attrs, slog.Group("revocation",
+			slog.String("subject", rv.Subject),
+			slog.String("serial", rv.Serial.String()),
+			slog.Time("date", rv.Time),
+			slog.String("reason_code", rv.ReasonCode.String()),
+			slog.String("crl", rv.CRL),
+			slog.String("crl_freshness", rv.CRLFreshness.String())))
+	}
+	return slog.GroupValue(attrs...)
+}
+
+// Verify checks leaf, with the intermediates the peer sent, against the
+// trusted roots at the clock's time, then checks every certificate of the
+// chain except the root for revocation according to the mode. The Result
+// is never nil; the error is a *RejectError when the outcome is Reject.
+//
+// Chain options: crypto/x509 path validation (signatures, validity, basic
+// and name constraints, path length) with KeyUsages = ExtKeyUsageAny,
+// because Windows user certificates may carry only clientAuth or no EKU at
+// all (RFC 4945 5.1.3.12: do not require an EKU); the key usage bits, when
+// present, must allow digitalSignature or nonRepudiation (RFC 4945
+// 5.1.3.2). When crypto/x509 finds several chains, the first one that
+// passes the revocation check is used.
+//
+// ctx bounds the wait for CRL reads; each read is bounded by FetchTimeout
+// anyway and shared with concurrent verifications.
+func (c *Checker) Verify(ctx context.Context, leaf *x509.Certificate, intermediates []*x509.Certificate) (*Result, error) {
+	res := c.verify(ctx, leaf, intermediates)
+	c.m.check(res.Mode, res.Outcome, res.Reason)
+	if res.Outcome == Reject {
+		return res, &RejectError{Reason: res.Reason, Mode: res.Mode, Detail: res.Detail}
+	}
+	return res, nil
+}
+
+func (c *Checker) verify(ctx context.Context, leaf *x509.Certificate, intermediates []*x509.Certificate) *Result {
+	res := &Result{Mode: c.mode, Leaf: leaf}
+	reject := func(r Reason, detail string) *Result {
+		res.Outcome, res.Reason, res.Detail = Reject, r, detail
+		return res
+	}
+	if leaf == nil {
+		return reject(ReasonNoCertificate, "the peer sent no certificate")
+	}
+	now := c.clock.Now()
+	pool := x509.NewCertPool()
+	for _, ic := range c.inter {
+		pool.AddCert(ic)
+	}
+	for _, ic := range intermediates {
+		if ic != nil {
+			pool.AddCert(ic)
+		}
+	}
+	chains, err := leaf.Verify(x509.VerifyOptions{
+		Roots:         c.roots,
+		Intermediates: pool,
+		CurrentTime:   now,
+		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
+	})
+	if err != nil {
+		r, detail := c.classifyChainError(err, leaf, intermediates, now)
+		return reject(r, detail)
+	}
+	if leaf.KeyUsage != 0 && leaf.KeyUsage&(x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment) == 0 {
+		res.Chain = chains[0]
+		return reject(ReasonCertInvalid, "key usage allows neither digitalSignature nor nonRepudiation")
+	}
+	if c.mode == ModeOff {
+		res.Chain, res.Outcome, res.Reason = chains[0], Accept, ReasonOK
+		return res
+	}
+	var first *Result
+	for _, chain := range chains {
+		r := c.checkChain(ctx, leaf, chain, now)
+		if r.Outcome == Accept {
+			return r
+		}
+		if first == nil {
+			first = r
+		}
+	}
+	return first
+}
+
+// classifyChainError maps a crypto/x509 verification error to a reason.
+func (c *Checker) classifyChainError(err error, leaf *x509.Certificate, sent []*x509.Certificate, now time.Time) (Reason, string) {
+	var inv x509.CertificateInvalidError
+	if errors.As(err, &inv) {
+		if inv.Reason == x509.Expired {
+			bad := inv.Cert
+			if bad == nil {
+				bad = leaf
+			}
+			if now.Before(bad.NotBefore) {
+				return ReasonCertNotYetValid, fmt.Sprintf("%q is valid from %s", bad.Subject, bad.NotBefore.UTC().Format(time.RFC3339))
+			}
+			return ReasonCertExpired, fmt.Sprintf("%q expired at %s", bad.Subject, bad.NotAfter.UTC().Format(time.RFC3339))
+		}
+		return ReasonCertInvalid, err.Error()
+	}
+	var ua x509.UnknownAuthorityError
+	if errors.As(err, &ua) {
+		// crypto/x509 reports a forged signature as an unknown authority;
+		// tell it apart when a CA of the right name is known.
+		for _, cand := range c.candidates(leaf, sent) {
+			if leaf.CheckSignatureFrom(cand) != nil {
+				return ReasonCertBadSignature, fmt.Sprintf("%q is not signed by the key of %q", leaf.Subject, cand.Subject)
+			}
+		}
+		return ReasonUntrustedIssuer, fmt.Sprintf("issuer %q of %q is not a trusted CA and no chain leads to one", leaf.Issuer, leaf.Subject)
+	}
+	return ReasonCertInvalid, err.Error()
+}
+
+// candidates are known CA certificates named as leaf's issuer.
+func (c *Checker) candidates(leaf *x509.Certificate, sent []*x509.Certificate) []*x509.Certificate {
+	var out []*x509.Certificate
+	for _, group := range [][]*x509.Certificate{c.rootCs, c.inter, sent} {
+		for _, ca := range group {
+			if ca != nil && ca.IsCA && ca.BasicConstraintsValid &&
+				sameName(ca.RawSubject, leaf.RawIssuer, ca.Subject.String(), leaf.Issuer.String()) {
+				out = append(out, ca)
+			}
+		}
+	}
+	return out
+}
+
+// checkChain checks chain[0..n-2] for revocation. The distribution points
+// of the whole chain are read in parallel, so a verification waits for at
+// most one fetch timeout.
+func (c *Checker) checkChain(ctx context.Context, leaf *x509.Certificate, chain []*x509.Certificate, now time.Time) *Result {
+	res := &Result{Mode: c.mode, Leaf: leaf, Chain: chain, Outcome: Accept, Reason: ReasonOK}
+	got := c.fetchAll(ctx, chain)
+	for i := 0; i+1 < len(chain); i++ {
+		cc := c.checkCert(chain[i], chain[i+1], got, now)
+		res.Checks = append(res.Checks, cc)
+		if res.Outcome == Reject {
+			continue
+		}
+		switch {
+		case cc.Outcome == Reject:
+			res.Outcome, res.Reason = Reject, cc.Reason
+			res.Detail = describe(cc)
+			res.Revocation = cc.Revocation
+		case cc.Reason != ReasonOK && res.Reason == ReasonOK:
+			res.Reason = cc.Reason
+			res.Detail = describe(cc)
+		}
+	}
+	return res
+}
+
+func describe(cc CertCheck) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%q (serial %s): %s", cc.Subject, cc.Serial, cc.Reason)
+	if rv := cc.Revocation; rv != nil {
+		fmt.Fprintf(&b, " on %s, reason %s, by %s", rv.Time.UTC().Format(time.RFC3339), rv.ReasonCode, rv.CRL)
+	} else if cc.CRL != "" {
+		fmt.Fprintf(&b, " (CRL %s, thisUpdate %s, nextUpdate %s)", cc.CRL,
+			cc.ThisUpdate.UTC().Format(time.RFC3339), cc.NextUpdate.UTC().Format(time.RFC3339))
+	}
+	if len(cc.Problems) > 0 {
+		b.WriteString("; ")
+		b.WriteString(strings.Join(cc.Problems, "; "))
+	}
+	return b.String()
+}
+
+// dps returns the distribution points of cert that are read.
+func dps(cert *x509.Certificate) []string {
+	p := cert.CRLDistributionPoints
+	if len(p) > maxDPsPerCert {
+		p = p[:maxDPsPerCert]
+	}
+	return p
+}
+
+func (c *Checker) fetchAll(ctx context.Context, chain []*x509.Certificate) map[string]fetched {
+	var urls []string
+	seen := make(map[string]bool)
+	for i := 0; i+1 < len(chain); i++ {
+		for _, u := range dps(chain[i]) {
+			if !seen[u] {
+				seen[u] = true
+				urls = append(urls, u)
+			}
+		}
+	}
+	got := make(map[string]fetched, len(urls))
+	if len(urls) == 1 {
+		got[urls[0]] = c.f.get(ctx, urls[0])
+		return got
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, u := range urls {
+		wg.Go(func() {
+			r := c.f.get(ctx, u)
+			mu.Lock()
+			got[u] = r
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return got
+}
+
+// candidate is one CRL that applies to a certificate, classified.
+type candidate struct {
+	crl *CRL
+	sit Situation
+}
+
+// failureRank orders failure situations: the most telling is reported.
+var failureRank = map[Situation]int{
+	SituationBadSignature:      6,
+	SituationIssuerMismatch:    5,
+	SituationMalformed:         4,
+	SituationUnreachable:       3,
+	SituationUnsupportedScheme: 2,
+	SituationNoSource:          1,
+}
+
+// checkCert gathers cert's CRLs (configured ones of its issuer, then its
+// distribution points) and applies Decide.
+func (c *Checker) checkCert(cert, issuer *x509.Certificate, got map[string]fetched, now time.Time) CertCheck {
+	cc := CertCheck{Subject: cert.Subject.String(), Serial: cert.SerialNumber}
+	var good []candidate
+	worst := SituationNoSource
+	fail := func(s Situation, problem string) {
+		if failureRank[s] > failureRank[worst] {
+			worst = s
+		}
+		cc.Problems = append(cc.Problems, problem)
+	}
+	consider := func(crl *CRL) {
+		switch s := crl.IssuedBy(issuer); s {
+		case SituationIssuerCRL, SituationDeltaOnly:
+			good = append(good, candidate{crl, s})
+		case SituationIssuerMismatch:
+			fail(s, fmt.Sprintf("%s: issued by %q, not %q", crl.Source, crl.List.Issuer, issuer.Subject))
+		default:
+			fail(s, fmt.Sprintf("%s: signature does not verify with the key of %q", crl.Source, issuer.Subject))
+		}
+	}
+	for _, crl := range c.crls {
+		// Configured CRLs of other issuers are simply not this
+		// certificate's.
+		if sameName(crl.List.RawIssuer, cert.RawIssuer, crl.List.Issuer.String(), cert.Issuer.String()) {
+			consider(crl)
+		}
+	}
+	for _, u := range cert.CRLDistributionPoints {
+		r, ok := got[u]
+		if !ok {
+			continue // beyond maxDPsPerCert
+		}
+		for _, crl := range r.crls {
+			consider(crl)
+		}
+		if r.err != nil && len(r.crls) == 0 {
+			switch {
+			case errors.Is(r.err, ErrUnsupportedScheme):
+				fail(SituationUnsupportedScheme, r.err.Error())
+			case errors.Is(r.err, ErrNotCRL):
+				fail(SituationMalformed, r.err.Error())
+			default:
+				fail(SituationUnreachable, r.err.Error())
+			}
+		} else if r.err != nil {
+			cc.Problems = append(cc.Problems, "refresh failed, using the cached CRL: "+r.err.Error())
+		}
+	}
+
+	obs := Observation{Situation: worst}
+	var used *candidate
+	// A listing in any issuer CRL is final; prefer a complete CRL's.
+	for _, want := range []Situation{SituationIssuerCRL, SituationDeltaOnly} {
+		for i := range good {
+			if good[i].sit != want || used != nil {
+				continue
+			}
+			if e, ok := good[i].crl.Lookup(cert.SerialNumber); ok {
+				used = &good[i]
+				obs = Observation{Situation: want, Listed: true, Freshness: freshness(good[i].crl, now)}
+				cc.Revocation = &Revocation{
+					Subject: cc.Subject, Serial: cert.SerialNumber, Time: e.RevocationTime,
+					ReasonCode: RevocationReason(e.ReasonCode), CRL: good[i].crl.Source,
+					CRLFreshness: obs.Freshness,
+				}
+			}
+		}
+	}
+	if used == nil {
+		// Not listed: the current complete CRL, else the newest complete
+		// one, else a delta.
+		for i := range good {
+			g := &good[i]
+			if g.sit != SituationIssuerCRL {
+				continue
+			}
+			switch {
+			case used == nil:
+				used = g
+			case freshness(g.crl, now) == Current && freshness(used.crl, now) != Current:
+				used = g
+			case freshness(used.crl, now) != Current && g.crl.List.ThisUpdate.After(used.crl.List.ThisUpdate):
+				used = g
+			}
+		}
+		if used == nil && len(good) > 0 {
+			used = &good[0]
+		}
+		if used != nil {
+			obs = Observation{Situation: used.sit, Freshness: freshness(used.crl, now)}
+		}
+	}
+	if used != nil {
+		cc.CRL = used.crl.Source
+		cc.ThisUpdate, cc.NextUpdate = used.crl.List.ThisUpdate, used.crl.List.NextUpdate
+		cc.DeltaIgnored = used.crl.AnnouncesDelta
+	}
+	cc.Observation = obs
+	cc.Outcome, cc.Reason = Decide(c.mode, obs)
+	if cc.Reason != ReasonRevoked {
+		cc.Revocation = nil
+	}
+	return cc
+}
+
+func freshness(c *CRL, now time.Time) Freshness {
+	return FreshnessAt(now, c.List.ThisUpdate, c.List.NextUpdate)
+}
