@@ -26,6 +26,10 @@ type recorder struct {
 	down   []Reason
 	addr   netip.Addr
 	info   LinkInfo
+	// countIP makes IP count packets instead of copying them (for the
+	// allocation tests).
+	countIP bool
+	nIP     int
 }
 
 func (r *recorder) add(s string) {
@@ -66,6 +70,11 @@ func (r *recorder) Down(reason Reason) {
 
 func (r *recorder) IP(pkt []byte) {
 	r.mu.Lock()
+	if r.countIP {
+		r.nIP++
+		r.mu.Unlock()
+		return
+	}
 	r.ips = append(r.ips, append([]byte(nil), pkt...))
 	r.mu.Unlock()
 }
@@ -170,7 +179,7 @@ func (p *pool) Release(a netip.Addr) {
 // wire connects a Session and a Client in memory. Frames queue and pump
 // delivers them, so neither side is re-entered from its own output.
 type wire struct {
-	t        *testing.T
+	t        testing.TB
 	clk      *clock.Fake
 	srv      *Session
 	cli      *Client
@@ -198,7 +207,7 @@ func (r *seqReader) Read(b []byte) (int, error) {
 
 var _ io.Reader = (*seqReader)(nil)
 
-func newWire(t *testing.T, methods []AuthMethod, clientMethods []AuthMethod, password string) *wire {
+func newWire(t testing.TB, methods []AuthMethod, clientMethods []AuthMethod, password string) *wire {
 	w := &wire{t: t, clk: clock.NewFake(t0)}
 	w.users = &users{pw: map[string]string{"alice": "s3cret", `CORP\bob`: "hunter2"}}
 	w.pool = &pool{}
