@@ -60,9 +60,7 @@ func parseSpan(s string, trimEdges bool) (span, error) {
 		if !p.Addr().Is4() {
 			return span{}, fmt.Errorf("%w: %q: IPv4 only", ErrBadRange, s)
 		}
-		if p.Masked() != p {
-			return span{}, fmt.Errorf("%w: %q: host bits set (did you mean %s?)", ErrBadRange, s, p.Masked())
-		}
+		p = p.Masked() // as server.ParseIPRange reads it
 		first, _ := addrToU32(p.Addr())
 		last := first | uint32(uint64(1)<<(32-p.Bits())-1)
 		if trimEdges && p.Bits() <= 30 {
