@@ -97,6 +97,7 @@ func Open(cfg Config, log *slog.Logger) (*Device, error) {
 			return nil, fmt.Errorf("tundev: creating %s queue %d: %w", cfg.Name, i, err)
 		}
 		d.queues = append(d.queues, q)
+		go d.drainEvents(i, q)
 	}
 	if err := d.configure(cfg); err != nil {
 		d.closeQueues()
@@ -134,6 +135,22 @@ func openQueue(name string, mtu int, multi bool) (tun.Device, error) {
 		return nil, err
 	}
 	return tun.CreateTUNFromFile(os.NewFile(uintptr(fd), "/dev/net/tun"), mtu)
+}
+
+// drainEvents consumes a queue's link events until Close ends them.
+// wireguard/tun sends them on a small channel with blocking sends; left
+// unread, its listener goroutines would block for good and outlive Close.
+func (d *Device) drainEvents(i int, q tun.Device) {
+	for ev := range q.Events() {
+		switch ev {
+		case tun.EventUp:
+			d.log.Debug("tundev: link up", "name", d.name, "queue", i)
+		case tun.EventDown:
+			d.log.Warn("tundev: link down", "name", d.name, "queue", i)
+		case tun.EventMTUUpdate:
+			d.log.Debug("tundev: link changed", "name", d.name, "queue", i)
+		}
+	}
 }
 
 func (d *Device) configure(cfg Config) error {
