@@ -14,11 +14,14 @@ import (
 // defaults below, which are generous because iOS always fragments and
 // Windows can send dozens of small fragments.
 type ReassemblerConfig struct {
-	MaxFragments int           // per message; default 64 (the wire allows 255)
-	MaxBytes     int           // reassembled size per message; default 64 KiB
-	MaxPerPeer   int           // reassemblies in progress per peer; default 4
-	MaxTotal     int           // reassemblies in progress overall; default 1024
-	Timeout      time.Duration // since the first fragment; default 30 s
+	MaxFragments int // per message; default 64 (the wire allows 255)
+	MaxBytes     int // reassembled size per message; default 64 KiB
+	MaxPerPeer   int // reassemblies in progress per peer; default 4
+	MaxTotal     int // reassemblies in progress overall; default 1024
+	// MaxTotalBytes bounds the bytes held across all reassemblies, so a
+	// flood of spoofed fragments cannot take MaxTotal*MaxBytes; default 4 MiB.
+	MaxTotalBytes int
+	Timeout       time.Duration // since the first fragment; default 30 s
 }
 
 func (c *ReassemblerConfig) setDefaults() {
@@ -33,6 +36,9 @@ func (c *ReassemblerConfig) setDefaults() {
 	}
 	if c.MaxTotal <= 0 {
 		c.MaxTotal = 1024
+	}
+	if c.MaxTotalBytes <= 0 {
+		c.MaxTotalBytes = 4 << 20
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = 30 * time.Second
@@ -57,7 +63,8 @@ type reassembly struct {
 
 // Reassembler puts IKEv1 fragments (payload 132) back together. Messages
 // are keyed by peer, cookie pair and fragment ID, so a third party cannot
-// add to another peer's message. Duplicates and any order are accepted.
+// add to another peer's message. The peer is what the caller passes: the
+// source address and port, or the address alone (port 0) to bound a host. Duplicates and any order are accepted.
 // Expiry is lazy, on the injected clock: Add drops what has timed out, and
 // Expire may be called from a timer. It is safe for concurrent use.
 type Reassembler struct {
@@ -68,6 +75,7 @@ type Reassembler struct {
 	byKey   map[fragKey]*reassembly
 	perPeer map[netip.AddrPort]int
 	order   *list.List // of *reassembly, oldest first (= earliest deadline)
+	held    int        // bytes held across all reassemblies
 }
 
 // NewReassembler returns a reassembler bounded by cfg.
@@ -79,6 +87,13 @@ func NewReassembler(clk clock.Clock, cfg ReassemblerConfig) *Reassembler {
 		perPeer: make(map[netip.AddrPort]int),
 		order:   list.New(),
 	}
+}
+
+// Held reports how many fragment bytes are held.
+func (r *Reassembler) Held() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.held
 }
 
 // Len reports how many reassemblies are in progress.
@@ -106,6 +121,7 @@ func (r *Reassembler) expireLocked(now time.Time) {
 }
 
 func (r *Reassembler) dropLocked(ra *reassembly) {
+	r.held -= ra.bytes
 	r.order.Remove(ra.elem)
 	delete(r.byKey, ra.key)
 	if n := r.perPeer[ra.key.peer] - 1; n > 0 {
@@ -179,11 +195,18 @@ func (r *Reassembler) Add(peer netip.AddrPort, h *Header, f *Fragment) ([]byte, 
 		r.dropLocked(ra)
 		return nil, perr(ErrFragmentLimit, "more than "+strconv.Itoa(r.cfg.MaxBytes)+" bytes")
 	}
+	if r.held+len(f.Data) > r.cfg.MaxTotalBytes {
+		if ra.have == 0 {
+			r.dropLocked(ra)
+		}
+		return nil, perr(ErrFragmentCapacity, strconv.Itoa(r.held)+" bytes held")
+	}
 	// Copy: the caller's buffer is reused for the next datagram. A zero-length
 	// fragment is kept as a non-nil empty slice so it counts as present.
 	ra.parts[n-1] = append(make([]byte, 0, len(f.Data)), f.Data...)
 	ra.have++
 	ra.bytes += len(f.Data)
+	r.held += len(f.Data)
 	if ra.last == 0 || ra.have != ra.last {
 		return nil, nil
 	}

@@ -168,6 +168,23 @@ func TestFragmentBounds(t *testing.T) {
 	}
 }
 
+func TestFragmentTotalBytes(t *testing.T) {
+	r := NewReassembler(clock.NewFake(t0), ReassemblerConfig{MaxTotalBytes: 100, MaxPerPeer: 10})
+	peer := netip.MustParseAddrPort("198.51.100.1:500")
+	h := fragHeader(1)
+	r.Add(peer, h, &Fragment{ID: 1, Number: 1, Data: make([]byte, 60)})
+	if _, err := r.Add(peer, h, &Fragment{ID: 2, Number: 1, Data: make([]byte, 60)}); !errors.Is(err, ErrFragmentCapacity) {
+		t.Errorf("over MaxTotalBytes: %v", err)
+	}
+	if r.Len() != 1 || r.Held() != 60 {
+		t.Errorf("%d reassemblies holding %d bytes, want 1 and 60", r.Len(), r.Held())
+	}
+	out, err := r.Add(peer, h, &Fragment{ID: 1, Number: 2, Flags: FragLast, Data: make([]byte, 40)})
+	if err != nil || len(out) != 100 || r.Held() != 0 || r.Len() != 0 {
+		t.Errorf("completion: %d bytes, %v, %d held", len(out), err, r.Held())
+	}
+}
+
 func TestFragmentExpiryAndIsolation(t *testing.T) {
 	clk := clock.NewFake(t0)
 	r := NewReassembler(clk, ReassemblerConfig{Timeout: 10 * time.Second})
@@ -190,8 +207,8 @@ func TestFragmentExpiryAndIsolation(t *testing.T) {
 	r.Add(a, h, &Fragment{ID: 2, Number: 1, Data: []byte("x")})
 	clk.Advance(10 * time.Second)
 	r.Expire()
-	if r.Len() != 0 {
-		t.Errorf("%d reassemblies after expiry", r.Len())
+	if r.Len() != 0 || r.Held() != 0 {
+		t.Errorf("%d reassemblies holding %d bytes after expiry", r.Len(), r.Held())
 	}
 	if out, _ := r.Add(a, h, &Fragment{ID: 2, Number: 2, Flags: FragLast, Data: []byte("y")}); out != nil {
 		t.Error("expired fragment 1 was used")

@@ -144,7 +144,7 @@ func FuzzReassemble(f *testing.F) {
 	f.Add([]byte{1, 9, 1, 1, 0, 2, 9, 3, 0, 0, 2, 9, 1, 0, 4, 2, 9, 2, 0, 0, 2, 9, 4, 1, 0})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		clk := clock.NewFake(t0)
-		cfg := ReassemblerConfig{MaxFragments: 16, MaxBytes: 512, MaxPerPeer: 2, MaxTotal: 4, Timeout: time.Second}
+		cfg := ReassemblerConfig{MaxFragments: 16, MaxBytes: 512, MaxPerPeer: 2, MaxTotal: 4, MaxTotalBytes: 1024, Timeout: time.Second}
 		r := NewReassembler(clk, cfg)
 		h := fragHeader(1)
 		for ; len(data) >= 5; data = data[5:] {
@@ -160,8 +160,8 @@ func FuzzReassemble(f *testing.F) {
 				}
 				continue
 			}
-			if r.Len() > cfg.MaxTotal {
-				t.Fatalf("%d reassemblies, bound %d", r.Len(), cfg.MaxTotal)
+			if r.Len() > cfg.MaxTotal || r.Held() > cfg.MaxTotalBytes || r.Held() < 0 {
+				t.Fatalf("%d reassemblies holding %d bytes, bounds %d and %d", r.Len(), r.Held(), cfg.MaxTotal, cfg.MaxTotalBytes)
 			}
 			if len(out) > cfg.MaxBytes {
 				t.Fatalf("message of %d bytes, bound %d", len(out), cfg.MaxBytes)
