@@ -446,6 +446,23 @@ func (sa *SA) Seal(sc *Scratch, buf []byte, off, n int, next Proto) ([]byte, err
 	return pkt, nil
 }
 
+// SealUDPEncap is Seal followed by the RFC 3948 UDP header (srcPort ->
+// dstPort, checksum zero) written in front of the ESP header in the same
+// buffer, for paths that build whole datagrams (sockets add this header
+// themselves). buf needs Headroom()+UDPHeaderLen bytes before off.
+func (sa *SA) SealUDPEncap(sc *Scratch, buf []byte, off, n int, next Proto, srcPort, dstPort uint16) ([]byte, error) {
+	if off < sa.Headroom()+UDPHeaderLen {
+		return nil, ErrShortBuffer
+	}
+	pkt, err := sa.Seal(sc, buf, off, n, next)
+	if err != nil {
+		return nil, err
+	}
+	start := off - sa.Headroom() - UDPHeaderLen
+	PutUDPEncap(buf[start:], srcPort, dstPort, len(pkt))
+	return buf[start : start+UDPHeaderLen+len(pkt)], nil
+}
+
 // sealIV finishes Seal once the IV is in place at buf[start+8:]. Tests
 // call it with published IVs.
 func (sa *SA) sealIV(sc *Scratch, buf []byte, start, n, pad int, next Proto, seq uint64) []byte {

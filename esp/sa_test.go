@@ -530,3 +530,29 @@ func TestZeroAllocs(t *testing.T) {
 		}
 	}
 }
+
+func TestSealUDPEncap(t *testing.T) {
+	sc := NewScratch()
+	s := suites[9]
+	out, in := s.pair(t, s.config(0x4000))
+	buf := make([]byte, testOff+100+MaxTailroom)
+	copy(buf[testOff:], "payload")
+	dgram, err := out.SealUDPEncap(sc, buf, testOff, 7, ProtoUDP, 4500, 31337)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, dst, esp, err := ParseUDP(dgram)
+	if err != nil || src != 4500 || dst != 31337 || len(esp) != len(dgram)-UDPHeaderLen || dgram[6]|dgram[7] != 0 {
+		t.Fatalf("outer UDP %d->%d len %d: %v", src, dst, len(esp), err)
+	}
+	if kind, _ := ClassifyDatagram(esp); kind != DatagramESP {
+		t.Fatalf("classified %v", kind)
+	}
+	got, _, err := in.Open(sc, esp)
+	if err != nil || string(got) != "payload" {
+		t.Fatalf("%q %v", got, err)
+	}
+	if _, err := out.SealUDPEncap(sc, buf, 20, 7, ProtoUDP, 1, 2); err != ErrShortBuffer {
+		t.Fatalf("no room for the UDP header: %v", err)
+	}
+}
