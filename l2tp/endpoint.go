@@ -108,6 +108,10 @@ func (c Cause) String() string {
 }
 
 // Config configures an Endpoint. Zero values take the defaults noted.
+//
+// Both roles answer SCCRQs and may Dial (RFC 2661 lets either side open
+// the control connection); the role decides calls: an LNS accepts ICRQs, a
+// LAC places them with Tunnel.Call.
 type Config struct {
 	Role             Role   // default RoleLNS
 	HostName         string // Host Name AVP; default "l2tpsecd"

@@ -673,3 +673,55 @@ func TestCleartextIsTheServersJob(t *testing.T) {
 		t.Errorf("LNS sent %v", msgs)
 	}
 }
+
+func TestPeerReusesTunnelIDAfterClose(t *testing.T) {
+	l := newLab(t, Config{}, Config{})
+	l.lac.randID = func() uint32 { return 7 } // every LAC tunnel is 7
+	tun, _ := l.connect(t)
+	tun.Close(Result{Code: StopCCNClear})
+	l.net.pump(t) // no time passes: the LNS's tunnel still lingers
+	l.clk.Advance(time.Second)
+	l.net.pump(t)
+	if len(l.lac.Tunnels()) != 0 {
+		t.Fatal("LAC tunnel not gone")
+	}
+	l.connect(t)
+	if len(l.hl.up) != 2 || len(l.lns.Tunnels()) != 1 {
+		t.Fatalf("sessions up %d, live LNS tunnels %d", len(l.hl.up), len(l.lns.Tunnels()))
+	}
+}
+
+func TestConcurrentDataAndClose(t *testing.T) {
+	l := newLab(t, Config{DataSequencing: true}, Config{})
+	_, lacSess := l.connect(t)
+	lnsSess := l.hl.up[0]
+	l.net.drop = func(memPkt) bool { return true } // keep the queue small
+	in, _ := lacSess.AppendPPP(nil, []byte{0x00, 0x21, 0x45})
+	var wg sync.WaitGroup
+	for g := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 2000 {
+				switch g {
+				case 0:
+					l.lns.Input("sa-1", 1701, in)
+				case 1:
+					lnsSess.SendPPP([]byte{0x00, 0x21, 0x45})
+				case 2:
+					if i == 1000 {
+						lnsSess.Close(Result{Code: CDNAdministrative}, true)
+					}
+					l.clk.Advance(time.Millisecond)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if len(l.hl.down) != 1 || len(l.hl.tunDown) != 1 {
+		t.Errorf("session downs %d, tunnel downs %d", len(l.hl.down), len(l.hl.tunDown))
+	}
+	if err := lnsSess.SendPPP([]byte{0}); !errors.Is(err, ErrNotEstablished) {
+		t.Errorf("SendPPP after close: %v", err)
+	}
+}

@@ -51,7 +51,7 @@ func (c *counters) drop(r DropReason) { c.drops[r].Add(1) }
 // Stats is a snapshot of an Endpoint's counters, for the server's
 // Prometheus collector.
 type Stats struct {
-	Tunnels, Sessions               int64 // currently up
+	Tunnels, Sessions               int64 // currently allocated (set up or up)
 	TunnelsOpened, SessionsOpened   uint64
 	TunnelsRefused, SessionsRefused uint64 // refused with StopCCN / CDN at setup
 	ControlRx, ControlTx            uint64 // control messages (not ZLBs), retransmissions included in Tx

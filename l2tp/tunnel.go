@@ -487,6 +487,12 @@ func (t *Tunnel) closeLocked(c Cause) {
 		return
 	}
 	t.downLocked(c)
+	if t.peerID == 0 {
+		// The peer has not told us its tunnel ID (no SCCRP yet): a
+		// StopCCN could not be addressed, so just forget the tunnel.
+		t.reapLocked()
+		return
+	}
 	m := Message{Type: MsgStopCCN, Result: c.Result, AssignedTunnelID: t.localID}
 	m.Set(AVPResultCode)
 	m.Set(AVPAssignedTunnelID)
@@ -512,6 +518,9 @@ func (t *Tunnel) downLocked(c Cause) {
 		t.helloTimer.Stop()
 	}
 	t.e.tunnelDown(t)
+	// A new SCCRQ that reuses the peer's tunnel ID must start a new
+	// tunnel, not be taken for a retransmission to this one.
+	t.e.unregister(t, false)
 	t.events = append(t.events, event{kind: evTunnelDown, cause: c})
 }
 
