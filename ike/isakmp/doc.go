@@ -49,5 +49,17 @@
 //     injected clock.
 //   - Summary and Dump: the Oakley-style trace ("MM (SA, VID, VID)",
 //     "QM *(HASH, SA, NON, ID, ID)") and a verbose, secret-free dump.
-//   - Phase1Attributes / Phase2Attributes: typed views of a transform.
+//   - Phase1Attributes / Phase2Attributes: typed views of a transform, and
+//     Phase1/Phase2.Attributes to build one.
+//   - NewIDAddr/NewIDSubnet/NewIDFQDN, NewNATOA, NewDeleteISAKMP,
+//     NewDeleteESP, NewNotify, NewDPD (with Notify.DPDSequence), and
+//     NATDigest for NAT-D hashes.
+//
+// # Limits
+//
+// A chain holds at most MaxPayloads payloads; every length is checked
+// before use; a proposal's transform count must match; an SA must use the
+// IPsec DOI and the identity-only situation. The reassembler bounds
+// fragments per message, bytes per message, messages per peer and overall,
+// and bytes held overall.
 package isakmp
