@@ -27,6 +27,9 @@ func (p *Delete) ESPSPIs() ([]uint32, bool) {
 	}
 	out := make([]uint32, len(p.SPIs))
 	for i, s := range p.SPIs {
+		if len(s) != 4 {
+			return nil, false
+		}
 		out[i] = binary.BigEndian.Uint32(s)
 	}
 	return out, true
