@@ -223,6 +223,9 @@ func TestPAP(t *testing.T) {
 	if r.StaticAddr != netip.MustParseAddr("10.10.0.50") || r.User != "User" {
 		t.Fatalf("static address not returned: %+v", r)
 	}
+	if got := u.StaticAddrs(); len(got) != 1 || got[0] != netip.MustParseAddr("10.10.0.50") {
+		t.Fatalf("StaticAddrs = %v", got)
+	}
 	if r := u.Check(Request{Method: MethodPAP, User: "hashonly", Password: []byte("clientPass")}); r.Pool != "staff" {
 		t.Fatalf("pool not returned: %+v", r)
 	}

@@ -78,6 +78,21 @@ func (u *Users) Reload() error {
 	return nil
 }
 
+// StaticAddrs returns the static addresses of every user, sorted, so that
+// the server can exclude them from dynamic allocation (ippool
+// PoolConfig.Exclude) and a user's static address is never handed to
+// someone else first.
+func (u *Users) StaticAddrs() []netip.Addr {
+	var out []netip.Addr
+	for _, e := range u.db.Load().users {
+		if e.static.IsValid() {
+			out = append(out, e.static)
+		}
+	}
+	slices.SortFunc(out, netip.Addr.Compare)
+	return slices.Compact(out)
+}
+
 // Len returns the number of users loaded.
 func (u *Users) Len() int { return len(u.db.Load().users) }
 

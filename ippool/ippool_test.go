@@ -589,6 +589,27 @@ func FuzzReplay(f *testing.F) {
 	})
 }
 
+func FuzzParseSpan(f *testing.F) {
+	for _, s := range []string{"10.0.0.1-10.0.0.9", "10.0.0.0/24", "10.0.0.7", "0.0.0.0/0", "1.2.3.4 - 1.2.3.3", "::1/128"} {
+		f.Add(s, true)
+	}
+	f.Fuzz(func(t *testing.T, s string, trim bool) {
+		sp, err := parseSpan(s, trim)
+		if err == nil && sp.first > sp.last {
+			t.Fatalf("parseSpan(%q) = %v: first after last", s, sp)
+		}
+		if err == nil {
+			var n uint64
+			for _, p := range prefixesOf(sp) {
+				n += uint64(1) << (32 - p.Bits())
+			}
+			if n != sp.size() {
+				t.Fatalf("prefixes of %v cover %d addresses, want %d", sp, n, sp.size())
+			}
+		}
+	})
+}
+
 func BenchmarkAllocateRelease(b *testing.B) {
 	m, err := New(Config{Pools: []PoolConfig{{Name: "p", Ranges: []string{"10.0.0.0/16"}}}}, Options{})
 	if err != nil {
