@@ -602,3 +602,17 @@ func newChallenge() []byte {
 	rand.Read(c)
 	return c
 }
+
+// FindSession returns the session with our IDs tunnelID/sessionID, or nil
+// (for the control API's "kick").
+func (e *Endpoint) FindSession(tunnelID, sessionID uint16) *Session {
+	e.mu.RLock()
+	t := e.tunnels[tunnelID]
+	e.mu.RUnlock()
+	if t == nil {
+		return nil
+	}
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.sessions[sessionID]
+}

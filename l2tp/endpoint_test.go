@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -723,5 +725,52 @@ func TestConcurrentDataAndClose(t *testing.T) {
 	}
 	if err := lnsSess.SendPPP([]byte{0}); !errors.Is(err, ErrNotEstablished) {
 		t.Errorf("SendPPP after close: %v", err)
+	}
+}
+
+func TestTraceShowsMessagesButNoSecrets(t *testing.T) {
+	l := newLab(t, Config{Secret: []byte("s3cret")}, Config{Secret: []byte("s3cret")})
+	var buf bytes.Buffer
+	l.lns.SetTrace(slog.New(slog.NewTextHandler(&buf, nil)))
+	_, s := l.connect(t)
+	out := buf.String()
+	for _, want := range []string{"SCCRQ", "SCCRP", "SCCCN", "ICRQ", "ICRP", "ICCN", "Challenge=(hidden from trace)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("trace lacks %q", want)
+		}
+	}
+	if strings.Contains(out, "s3cret") {
+		t.Error("trace shows the secret")
+	}
+	l.lns.SetTrace(nil)
+	buf.Reset()
+	s.Close(Result{Code: CDNAdministrative}, false)
+	l.settle(t)
+	if buf.Len() != 0 {
+		t.Errorf("trace still on: %s", buf.String())
+	}
+	if got := l.lns.FindSession(l.hl.up[0].Tunnel().LocalID(), l.hl.up[0].LocalID()); got != nil {
+		t.Error("closed session still found")
+	}
+}
+
+func TestUnknownMandatoryAVPInTunnelMessageStopsTunnel(t *testing.T) {
+	l := newLab(t, Config{}, Config{})
+	tun, _ := l.connect(t)
+	lnsTun := l.hl.up[0].Tunnel()
+	b, _ := (&Message{Type: MsgHello}).Append(nil, lnsTun.LocalID(), 0, 0, 0, nil)
+	b = append(b, 0x80, 0x08, 0x00, 0x00, 0x00, 0x63, 0, 0) // IETF type 99, M set
+	b[3] = byte(len(b))
+	tun.mu.Lock()
+	setSeq(b, tun.cc.ns, tun.cc.nr)
+	tun.cc.ns++
+	tun.mu.Unlock()
+	l.lns.Input("sa-1", 1701, b)
+	l.settle(t)
+	if len(l.hl.tunDown) != 1 || l.hl.tunDown[0].Reason != ReasonProtocolError || l.hl.tunDown[0].Result.Error != CodeUnknownMandatory {
+		t.Fatalf("LNS tunnel downs %v", l.hl.tunDown)
+	}
+	if len(l.hc.tunDown) != 1 || l.hc.tunDown[0].Result.Code != StopCCNGeneralError {
+		t.Errorf("LAC tunnel downs %v", l.hc.tunDown)
 	}
 }
