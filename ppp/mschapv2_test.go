@@ -12,8 +12,8 @@ import (
 
 // RFC 2759 section 9.2, transcribed.
 var rfc2759Example = struct {
-	user, password                                 string
-	authChallenge, peerChallenge                   string
+	user, password                                string
+	authChallenge, peerChallenge                  string
 	passwordHash, challenge, ntResponse, authResp string
 }{
 	user:          "User",
