@@ -128,6 +128,11 @@ func touchAccessors(p Payload) {
 		v.DN()
 	case *NATOA:
 		v.Addr()
+	case *Notify:
+		v.DPDSequence()
+		v.ResponderLifetime()
+	case *Delete:
+		v.ESPSPIs()
 	case *VendorIDPayload:
 		v.Kind()
 		VendorIDVersion(v.Data)
