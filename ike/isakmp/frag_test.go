@@ -226,3 +226,47 @@ func TestSplitFragmentsErrors(t *testing.T) {
 		t.Errorf("more than 255 fragments: %v", err)
 	}
 }
+
+// TestReassemblerConcurrent: peers adding fragments from several goroutines
+// each get their own messages back (run with -race).
+func TestReassemblerConcurrent(t *testing.T) {
+	r := NewReassembler(clock.NewFake(t0), ReassemblerConfig{})
+	msg := bigMessage(t, 1000)
+	done := make(chan error, 4)
+	for g := 0; g < 4; g++ {
+		go func(g int) {
+			peer := netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 51, 100, byte(g)}), 4500)
+			raw, err := SplitFragments(msg, uint16(g), 200)
+			if err != nil {
+				done <- err
+				return
+			}
+			var got []byte
+			for _, f := range raw {
+				m, err := Parse(f)
+				if err != nil {
+					done <- err
+					return
+				}
+				out, err := r.Add(peer, &m.Header, m.Payloads[0].(*Fragment))
+				if err != nil {
+					done <- err
+					return
+				}
+				if out != nil {
+					got = out
+				}
+			}
+			if !bytes.Equal(got, msg) {
+				done <- errors.New("wrong reassembly")
+				return
+			}
+			done <- nil
+		}(g)
+	}
+	for g := 0; g < 4; g++ {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
