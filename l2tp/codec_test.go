@@ -432,3 +432,22 @@ func FuzzAVPs(f *testing.F) {
 		}
 	})
 }
+
+func TestBitSetNames(t *testing.T) {
+	cases := map[string]string{
+		(FramingSync | FramingAsync).String(): "sync|async",
+		Framing(0).String():                   "none",
+		BearerAnalog.String():                 "analog",
+		Bearer(5).String():                    "digital|0x4",
+		ProxyAuthCHAP.String():                "CHAP",
+		Role(9).String():                      "Role(9)",
+		DropWrongPeer.String():                "wrong_peer",
+		ReasonHelloTimeout.String():           "hello_timeout",
+		CodeUnknownMandatory.String():         "unknown mandatory AVP",
+	}
+	for got, want := range cases {
+		if got != want {
+			t.Errorf("got %q, want %q", got, want)
+		}
+	}
+}

@@ -48,8 +48,8 @@ type Message struct {
 
 	Result                 Result
 	ProtocolVersion        ProtocolVersion
-	FramingCapabilities    uint32
-	BearerCapabilities     uint32
+	FramingCapabilities    Framing
+	BearerCapabilities     Bearer
 	TieBreaker             uint64
 	FirmwareRevision       uint16
 	HostName               string
@@ -63,8 +63,8 @@ type Message struct {
 	CallSerialNumber       uint32
 	MinimumBPS             uint32
 	MaximumBPS             uint32
-	BearerType             uint32
-	FramingType            uint32
+	BearerType             Bearer
+	FramingType            Framing
 	CalledNumber           string
 	CallingNumber          string
 	SubAddress             string
@@ -215,9 +215,9 @@ func (m *Message) setAVP(a RawAVP) error {
 		}
 		m.ProtocolVersion = ProtocolVersion{v[0], v[1]}
 	case AVPFramingCapabilities:
-		err = u32(&m.FramingCapabilities)
+		err = u32((*uint32)(&m.FramingCapabilities))
 	case AVPBearerCapabilities:
-		err = u32(&m.BearerCapabilities)
+		err = u32((*uint32)(&m.BearerCapabilities))
 	case AVPTieBreaker:
 		if n != 8 {
 			return wrongLen(a.Type, n)
@@ -260,9 +260,9 @@ func (m *Message) setAVP(a RawAVP) error {
 	case AVPMaximumBPS:
 		err = u32(&m.MaximumBPS)
 	case AVPBearerType:
-		err = u32(&m.BearerType)
+		err = u32((*uint32)(&m.BearerType))
 	case AVPFramingType:
-		err = u32(&m.FramingType)
+		err = u32((*uint32)(&m.FramingType))
 	case AVPCalledNumber:
 		m.CalledNumber = string(v)
 	case AVPCallingNumber:
@@ -413,9 +413,9 @@ func (m *Message) value(t AVPType) []byte {
 	case AVPProtocolVersion:
 		return []byte{m.ProtocolVersion.Version, m.ProtocolVersion.Revision}
 	case AVPFramingCapabilities:
-		return be.AppendUint32(nil, m.FramingCapabilities)
+		return be.AppendUint32(nil, uint32(m.FramingCapabilities))
 	case AVPBearerCapabilities:
-		return be.AppendUint32(nil, m.BearerCapabilities)
+		return be.AppendUint32(nil, uint32(m.BearerCapabilities))
 	case AVPTieBreaker:
 		return be.AppendUint64(nil, m.TieBreaker)
 	case AVPFirmwareRevision:
@@ -444,9 +444,9 @@ func (m *Message) value(t AVPType) []byte {
 	case AVPMaximumBPS:
 		return be.AppendUint32(nil, m.MaximumBPS)
 	case AVPBearerType:
-		return be.AppendUint32(nil, m.BearerType)
+		return be.AppendUint32(nil, uint32(m.BearerType))
 	case AVPFramingType:
-		return be.AppendUint32(nil, m.FramingType)
+		return be.AppendUint32(nil, uint32(m.FramingType))
 	case AVPCalledNumber:
 		return []byte(m.CalledNumber)
 	case AVPCallingNumber:

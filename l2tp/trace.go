@@ -35,6 +35,16 @@ func (m *Message) summary() string {
 		case AVPChallenge, AVPChallengeResponse, AVPRandomVector, AVPProxyAuthenChallenge,
 			AVPProxyAuthenResponse, AVPProxyAuthenName, AVPProxyAuthenID:
 			b.WriteString("(hidden from trace)")
+		case AVPFramingCapabilities:
+			b.WriteString(m.FramingCapabilities.String())
+		case AVPFramingType:
+			b.WriteString(m.FramingType.String())
+		case AVPBearerCapabilities:
+			b.WriteString(m.BearerCapabilities.String())
+		case AVPBearerType:
+			b.WriteString(m.BearerType.String())
+		case AVPProxyAuthenType:
+			b.WriteString(m.ProxyAuthenType.String())
 		case AVPSequencingRequired:
 			b.WriteString("yes")
 		case AVPPPPDisconnectCause:

@@ -1,6 +1,9 @@
 package l2tp
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+)
 
 // MessageType is the value of the Message Type AVP (RFC 2661 section 3.2).
 type MessageType uint16
@@ -266,14 +269,49 @@ func (p ProxyAuthenType) String() string {
 	return "ProxyAuthenType(" + strconv.Itoa(int(p)) + ")"
 }
 
-// Framing and bearer bits of the capability and type AVPs (sections 4.4.3
-// and 4.4.5).
+// Framing is the bit set of the Framing Capabilities and Framing Type AVPs
+// (sections 4.4.3 and 4.4.5).
+type Framing uint32
+
+// Framing bits.
 const (
-	FramingSync   uint32 = 1 // S bit
-	FramingAsync  uint32 = 2 // A bit
-	BearerDigital uint32 = 1
-	BearerAnalog  uint32 = 2
+	FramingSync  Framing = 1 // S bit
+	FramingAsync Framing = 2 // A bit
 )
+
+func (f Framing) String() string {
+	return bitsString(uint32(f), "sync", "async")
+}
+
+// Bearer is the bit set of the Bearer Capabilities and Bearer Type AVPs.
+type Bearer uint32
+
+// Bearer bits.
+const (
+	BearerDigital Bearer = 1 // D bit
+	BearerAnalog  Bearer = 2 // A bit
+)
+
+func (b Bearer) String() string {
+	return bitsString(uint32(b), "digital", "analog")
+}
+
+func bitsString(v uint32, bit0, bit1 string) string {
+	var parts []string
+	if v&1 != 0 {
+		parts = append(parts, bit0)
+	}
+	if v&2 != 0 {
+		parts = append(parts, bit1)
+	}
+	if rest := v &^ 3; rest != 0 {
+		parts = append(parts, "0x"+strconv.FormatUint(uint64(rest), 16))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, "|")
+}
 
 // Role is the side of the L2TP control connection an Endpoint plays.
 type Role uint8
