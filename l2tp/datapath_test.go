@@ -1,6 +1,7 @@
 package l2tp
 
 import (
+	"bytes"
 	"testing"
 )
 
@@ -82,4 +83,41 @@ func BenchmarkDecapsulateParallel(b *testing.B) {
 			lns.Input("sa-1", 1701, in)
 		}
 	})
+}
+
+func TestEncapsulateInPlace(t *testing.T) {
+	for _, cfg := range []Config{{}, {DataLengthBit: true, DataSequencing: true}} {
+		_, lnsSess, _, _ := dataLab(t, cfg)
+		buf := make([]byte, 64+6)
+		copy(buf[64:], []byte{0xff, 0x03, 0x00, 0x21, 0x45, 0x00})
+		off, err := lnsSess.EncapsulateInPlace(buf, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, p, err := ParseData(buf[off:])
+		if err != nil || h.SessionID != lnsSess.PeerID() || !bytes.Equal(p, buf[64:]) || h.HasSeq != cfg.DataSequencing {
+			t.Errorf("%+v: header %+v payload %x err %v", cfg, h, p, err)
+		}
+		if h.HasLength && int(h.Length) != len(buf)-off {
+			t.Errorf("length %d, datagram %d", h.Length, len(buf)-off)
+		}
+		if a := testing.AllocsPerRun(1000, func() { lnsSess.EncapsulateInPlace(buf, 64) }); a != 0 {
+			t.Errorf("allocates %v", a)
+		}
+		if _, err := lnsSess.EncapsulateInPlace(buf, 4); err == nil {
+			t.Error("no headroom accepted")
+		}
+	}
+}
+
+func BenchmarkEncapsulateInPlace(b *testing.B) {
+	_, lnsSess, _, _ := dataLab(b, Config{})
+	buf := make([]byte, 64+1400)
+	b.SetBytes(1400)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := lnsSess.EncapsulateInPlace(buf, 64); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package l2tp
 
 import (
+	"encoding/binary"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -150,6 +151,45 @@ func (s *Session) AppendPPP(dst, frame []byte) ([]byte, error) {
 	}
 	return dst, nil
 }
+
+// EncapsulateInPlace writes the data header for the PPP frame buf[start:]
+// into the headroom buf[start-n:start] and returns start-n: the datagram is
+// buf[off:], to be sent to Peer() at PeerPort() through the SA. It is the
+// copy-free path for frames that ppp.Session.WriteIP builds in a buffer with
+// headroom (it writes FF 03 itself; unlike SendPPP nothing is added here).
+// buf needs MaxDataHeaderLen bytes before start. It does not allocate.
+func (s *Session) EncapsulateInPlace(buf []byte, start int) (off int, err error) {
+	if !s.txReady.Load() {
+		return 0, ErrNotEstablished
+	}
+	if start < MaxDataHeaderLen || start > len(buf) {
+		return 0, ErrShort
+	}
+	h := Header{TunnelID: s.peerTunnelID, SessionID: s.peerID, HasLength: s.t.e.cfg.DataLengthBit}
+	n := 6
+	if h.HasLength {
+		n += 2
+	}
+	s.dmu.Lock()
+	if s.txSeq {
+		h.HasSeq = true
+		h.Ns = s.txNs
+		s.txNs++
+		n += 4
+	}
+	s.dmu.Unlock()
+	off = start - n
+	AppendData(buf[off:off], h, nil)
+	if h.HasLength {
+		binary.BigEndian.PutUint16(buf[off+2:], uint16(len(buf)-off))
+	}
+	s.t.e.stats.dataTx.Add(1)
+	return off, nil
+}
+
+// PeerPort returns the UDP port the peer's L2TP uses (RFC 3193: replies go
+// to the port the peer sent from).
+func (s *Session) PeerPort() uint16 { return s.t.peerPort }
 
 var dataBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
 
