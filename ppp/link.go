@@ -3,6 +3,7 @@ package ppp
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/netip"
@@ -101,6 +102,41 @@ type Config struct {
 
 	User, Password    string
 	WantDNS, WantWINS bool
+}
+
+// ValidateServer checks a server configuration before any session uses it.
+func (c Config) ValidateServer() error {
+	seen := map[AuthMethod]bool{}
+	for _, m := range c.AuthMethods {
+		if m != AuthPAP && m != AuthCHAPMD5 && m != AuthMSCHAPv2 {
+			return fmt.Errorf("%w: authentication method %s cannot be offered", ErrBadConfig, m)
+		}
+		if seen[m] {
+			return fmt.Errorf("%w: authentication method %s listed twice", ErrBadConfig, m)
+		}
+		seen[m] = true
+	}
+	if len(c.AuthMethods) > 0 && c.Authenticator == nil {
+		return fmt.Errorf("%w: no authenticator", ErrBadConfig)
+	}
+	if c.MRU != 0 && (c.MRU < 576 || c.MRU > 1500) {
+		return fmt.Errorf("%w: MRU %d outside 576..1500", ErrBadConfig, c.MRU)
+	}
+	if c.MinPeerMRU != 0 && c.MaxPeerMRU != 0 && c.MinPeerMRU > c.MaxPeerMRU {
+		return fmt.Errorf("%w: peer MRU bounds %d > %d", ErrBadConfig, c.MinPeerMRU, c.MaxPeerMRU)
+	}
+	if c.LocalAddr.IsValid() && !c.LocalAddr.Is4() {
+		return fmt.Errorf("%w: local address %s is not IPv4", ErrBadConfig, c.LocalAddr)
+	}
+	for _, a := range append(c.DNS[:], c.WINS[:]...) {
+		if a.IsValid() && !a.Is4() {
+			return fmt.Errorf("%w: DNS/WINS address %s is not IPv4", ErrBadConfig, a)
+		}
+	}
+	if c.EchoInterval > 0 && c.EchoInterval < time.Second {
+		return fmt.Errorf("%w: echo interval %s below 1s", ErrBadConfig, c.EchoInterval)
+	}
+	return nil
 }
 
 func (c Config) withDefaults() Config {
@@ -514,8 +550,16 @@ func (l *link) inputLCPLocked(payload []byte) error {
 
 // afterLCPLocked acts on what the LCP options decided.
 func (l *link) afterLCPLocked() {
-	if l.lcpH.authFailed && !l.dead && l.phase != PhaseTerminate {
+	if l.dead || l.phase == PhaseTerminate {
+		return
+	}
+	switch {
+	case l.lcpH.authFailed:
 		l.closeLocked(ReasonAuthRefused)
+	case l.lcpH.loops > l.lcp.cfg.MaxFailure:
+		// Our magic number keeps coming back: the link is looped (RFC
+		// 1661 6.4), or the peer is broken; either way it cannot work.
+		l.closeLocked(ReasonLoopback)
 	}
 }
 

@@ -67,25 +67,22 @@ type Code uint8
 
 // Codes of LCP and the NCPs. NCPs use only 1..7.
 const (
-	CodeConfReq       Code = 1
-	CodeConfAck       Code = 2
-	CodeConfNak       Code = 3
-	CodeConfRej       Code = 4
-	CodeTermReq       Code = 5
-	CodeTermAck       Code = 6
-	CodeCodeRej       Code = 7
-	CodeProtoRej      Code = 8
-	CodeEchoReq       Code = 9
-	CodeEchoRep       Code = 10
-	CodeDiscardReq    Code = 11
-	CodeIdentify      Code = 12
-	CodeTimeRemain    Code = 13
-	CodeResetReq      Code = 14 // CCP only
-	CodeResetAck      Code = 15 // CCP only
-	maxKnownCodeNCP   Code = CodeCodeRej
-	maxKnownCodeLCP   Code = CodeTimeRemain
-	headerLen              = 4
-	maxPacketLenLimit      = 65535
+	CodeConfReq    Code = 1
+	CodeConfAck    Code = 2
+	CodeConfNak    Code = 3
+	CodeConfRej    Code = 4
+	CodeTermReq    Code = 5
+	CodeTermAck    Code = 6
+	CodeCodeRej    Code = 7
+	CodeProtoRej   Code = 8
+	CodeEchoReq    Code = 9
+	CodeEchoRep    Code = 10
+	CodeDiscardReq Code = 11
+	CodeIdentify   Code = 12
+	CodeTimeRemain Code = 13
+	CodeResetReq   Code = 14 // CCP only
+	CodeResetAck   Code = 15 // CCP only
+	headerLen           = 4
 )
 
 func (c Code) String() string {
@@ -134,7 +131,7 @@ var (
 	ErrNoHeadroom     = errors.New("ppp: not enough headroom")
 	ErrNotUp          = errors.New("ppp: network layer not up")
 	ErrClosed         = errors.New("ppp: link closed")
-	ErrUnexpected     = errors.New("ppp: unexpected packet")
+	ErrBadConfig      = errors.New("ppp: invalid configuration")
 	ErrBadAuthPacket  = errors.New("ppp: malformed authentication packet")
 	ErrUnknownMethod  = errors.New("ppp: unknown authentication method")
 	ErrNoAuthResponse = errors.New("ppp: back end accepted MS-CHAPv2 without an authenticator response")

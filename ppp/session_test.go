@@ -275,3 +275,41 @@ func TestPoolExhausted(t *testing.T) {
 		t.Fatalf("down %v", w.srvRec.down)
 	}
 }
+
+func TestValidateServer(t *testing.T) {
+	good := Config{AuthMethods: []AuthMethod{AuthMSCHAPv2, AuthPAP}, Authenticator: &users{}}
+	if err := good.ValidateServer(); err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]Config{
+		"mschapv1":  {AuthMethods: []AuthMethod{AuthMSCHAPv1}, Authenticator: &users{}},
+		"duplicate": {AuthMethods: []AuthMethod{AuthPAP, AuthPAP}, Authenticator: &users{}},
+		"no auth":   {AuthMethods: []AuthMethod{AuthPAP}},
+		"mru":       {MRU: 9000},
+		"v6 dns":    {DNS: [2]netip.Addr{netip.MustParseAddr("2001:db8::1")}},
+	} {
+		if err := c.ValidateServer(); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestLoopbackDetected(t *testing.T) {
+	h := newSrv(t, AuthPAP)
+	// A looped link hands us back our own request every time.
+	for i := 0; i < 20 && len(h.rec.down) == 0; i++ {
+		var req Packet
+		for _, f := range h.all {
+			if p, payload, _ := SplitFrame(f); p == ProtoLCP {
+				if pk, _ := ParsePacket(payload); pk.Code == CodeConfReq {
+					req = pk
+				}
+			}
+		}
+		h.send(frame(ProtoLCP, CodeConfReq, req.ID, req.Data...))
+		h.clk.Advance(3 * time.Second)
+	}
+	if len(h.rec.down) != 1 || h.rec.down[0] != ReasonLoopback {
+		t.Fatalf("down %v", h.rec.down)
+	}
+}
