@@ -144,10 +144,11 @@ type Result struct {
 // Authenticator checks PPP credentials against a back end.
 //
 // Authenticate must not block on the back end: it returns at once and calls
-// done exactly once, on a goroutine of its own, never before Authenticate
-// has returned, so that a caller may hold its own lock or run an event loop
-// around it. When ctx ends first, done still runs, with ReasonCanceled or
-// the result that was already known.
+// done exactly once, on another goroutine, never synchronously inside
+// Authenticate, so that a caller may hold its own lock across the call
+// (done then waits for it) or hand the result to its event loop. When ctx
+// ends first, done still runs, with ReasonCanceled or the result that was
+// already known.
 type Authenticator interface {
 	Authenticate(ctx context.Context, req Request, done func(Result))
 }

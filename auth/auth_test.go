@@ -397,11 +397,12 @@ func TestAuthenticateAsync(t *testing.T) {
 	mu.Lock()
 	u.Authenticate(context.Background(), Request{Method: MethodPAP, User: "User", Password: []byte("clientPass")}, func(r Result) {
 		// Blocks until the caller has unlocked: a synchronous call
-		// would deadlock here.
+		// would deadlock here, so reaching the check at all proves
+		// done ran on another goroutine.
 		mu.Lock()
 		defer mu.Unlock()
 		if !returned {
-			t.Error("done ran before Authenticate returned")
+			t.Error("done ran while the caller still held its lock")
 		}
 		results <- r
 	})

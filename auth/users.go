@@ -275,10 +275,9 @@ func (db *userDB) lookup(name string) *user {
 	return nil
 }
 
-// Authenticate checks req on a new goroutine and calls done with the
-// result (the Authenticator contract: done never runs before Authenticate
-// returns). Checking is a few hashes; the goroutine is per authentication,
-// never per packet.
+// Authenticate checks req on a new goroutine and calls done there with the
+// result (the Authenticator contract: never synchronously). Checking is a
+// few hashes; the goroutine is per authentication, never per packet.
 func (u *Users) Authenticate(ctx context.Context, req Request, done func(Result)) {
 	go func() {
 		if ctx.Err() != nil {
