@@ -244,12 +244,18 @@ func (f *fetcher) refreshAt(c *CRL, readAt time.Time) time.Time {
 
 // armLocked schedules the background refresh of e if none is pending. A
 // refresh never follows the previous read sooner than the back-off period,
-// so a CA that publishes late is not hammered.
+// and once the refresh point has passed (the CA publishes late) the delay
+// halves the time left to nextUpdate, so a late CA is not hammered.
 func (f *fetcher) armLocked(e *entry, now time.Time) {
 	if f.closed || e.timer != nil || e.cur == nil || e.flight != nil {
 		return
 	}
 	d := f.refreshAt(e.cur, e.readAt).Sub(now)
+	if nu := e.cur.List.NextUpdate; d <= 0 && nu.After(now) {
+		// Due already (the CA has not published a newer CRL yet): halve
+		// the remaining time instead of polling at the back-off rate.
+		d = nu.Sub(now) / 2
+	}
 	if !e.failedAt.IsZero() {
 		d = max(d, e.failedAt.Add(f.backoff).Sub(now))
 	}
