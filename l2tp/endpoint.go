@@ -70,6 +70,7 @@ const (
 	ReasonTunnelDown                      // the session's tunnel went down
 	ReasonShutdown                        // Endpoint.Close
 	ReasonSetupTimeout                    // the call was not completed in time
+	numReasons
 )
 
 var reasonNames = [...]string{

@@ -462,6 +462,9 @@ func (t *Tunnel) removeSessionLocked(s *Session, c Cause) {
 	delete(t.sessions, s.localID)
 	t.e.stats.sessions.Add(-1)
 	if s.announced {
+		if c.Reason < numReasons {
+			t.e.stats.sessionsClosed[c.Reason].Add(1)
+		}
 		t.events = append(t.events, event{kind: evSessionDown, s: s, cause: c})
 	}
 }

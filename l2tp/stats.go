@@ -44,6 +44,7 @@ type counters struct {
 	zlbTx, helloTx, helloUnanswered   atomic.Uint64
 	dataRx, dataTx                    atomic.Uint64
 	drops                             [NumDropReasons]atomic.Uint64
+	tunnelsClosed, sessionsClosed     [numReasons]atomic.Uint64
 }
 
 func (c *counters) drop(r DropReason) { c.drops[r].Add(1) }
@@ -60,6 +61,7 @@ type Stats struct {
 	HelloTx, HelloUnanswered        uint64
 	DataRx, DataTx                  uint64
 	Drops                           [NumDropReasons]uint64
+	TunnelsClosed, SessionsClosed   [numReasons]uint64 // by Reason
 }
 
 func (c *counters) snapshot() Stats {
@@ -74,6 +76,10 @@ func (c *counters) snapshot() Stats {
 	}
 	for i := range s.Drops {
 		s.Drops[i] = c.drops[i].Load()
+	}
+	for i := range s.TunnelsClosed {
+		s.TunnelsClosed[i] = c.tunnelsClosed[i].Load()
+		s.SessionsClosed[i] = c.sessionsClosed[i].Load()
 	}
 	return s
 }

@@ -518,6 +518,9 @@ func (t *Tunnel) downLocked(c Cause) {
 		t.helloTimer.Stop()
 	}
 	t.e.tunnelDown(t)
+	if c.Reason < numReasons {
+		t.e.stats.tunnelsClosed[c.Reason].Add(1)
+	}
 	// A new SCCRQ that reuses the peer's tunnel ID must start a new
 	// tunnel, not be taken for a retransmission to this one.
 	t.e.unregister(t, false)
