@@ -7,15 +7,63 @@ import (
 	"strings"
 )
 
-// PAP codes (RFC 1334 section 2.2) and CHAP codes (RFC 1994 section 4).
+// PAPCode is the Code field of a PAP packet (RFC 1334 section 2.2).
+type PAPCode uint8
+
+// PAP codes.
 const (
-	papAuthReq  Code = 1
-	papAuthAck  Code = 2
-	papAuthNak  Code = 3
-	chapChall   Code = 1
-	chapResp    Code = 2
-	chapSuccess Code = 3
-	chapFailure Code = 4
+	PAPAuthReq PAPCode = 1
+	PAPAuthAck PAPCode = 2
+	PAPAuthNak PAPCode = 3
+)
+
+func (c PAPCode) String() string {
+	switch c {
+	case PAPAuthReq:
+		return "AuthReq"
+	case PAPAuthAck:
+		return "AuthAck"
+	case PAPAuthNak:
+		return "AuthNak"
+	}
+	return fmt.Sprintf("code=0x%x", uint8(c))
+}
+
+// CHAPCode is the Code field of a CHAP packet (RFC 1994 section 4; MS-CHAPv2
+// adds Change-Password, 7, which is not supported).
+type CHAPCode uint8
+
+// CHAP codes.
+const (
+	CHAPChallenge CHAPCode = 1
+	CHAPResponse  CHAPCode = 2
+	CHAPSuccess   CHAPCode = 3
+	CHAPFailure   CHAPCode = 4
+)
+
+func (c CHAPCode) String() string {
+	switch c {
+	case CHAPChallenge:
+		return "Challenge"
+	case CHAPResponse:
+		return "Response"
+	case CHAPSuccess:
+		return "Success"
+	case CHAPFailure:
+		return "Failure"
+	}
+	return fmt.Sprintf("code=0x%x", uint8(c))
+}
+
+// The same codes in the generic packet header's type.
+const (
+	papAuthReq  = Code(PAPAuthReq)
+	papAuthAck  = Code(PAPAuthAck)
+	papAuthNak  = Code(PAPAuthNak)
+	chapChall   = Code(CHAPChallenge)
+	chapResp    = Code(CHAPResponse)
+	chapSuccess = Code(CHAPSuccess)
+	chapFailure = Code(CHAPFailure)
 )
 
 // PAPRequest is a parsed PAP Authenticate-Request.

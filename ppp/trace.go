@@ -113,33 +113,23 @@ func describeIPCPOpt(b *strings.Builder, typ uint8, v []byte) {
 }
 
 func describePAP(b *strings.Builder, pk Packet) {
+	fmt.Fprintf(b, " %s id=0x%x", PAPCode(pk.Code), pk.ID)
 	switch pk.Code {
 	case papAuthReq:
-		fmt.Fprintf(b, " AuthReq id=0x%x", pk.ID)
 		if r, err := ParsePAPRequest(pk.Data); err == nil {
 			fmt.Fprintf(b, " user=%q password=<hidden>", r.PeerID)
 		} else {
 			b.WriteString(" <malformed>")
 		}
 	case papAuthAck, papAuthNak:
-		name := "AuthAck"
-		if pk.Code == papAuthNak {
-			name = "AuthNak"
-		}
-		fmt.Fprintf(b, " %s id=0x%x %q", name, pk.ID, parsePAPMessage(pk.Data))
-	default:
-		fmt.Fprintf(b, " code=0x%x id=0x%x", uint8(pk.Code), pk.ID)
+		fmt.Fprintf(b, " %q", parsePAPMessage(pk.Data))
 	}
 }
 
 func describeCHAP(b *strings.Builder, pk Packet) {
+	fmt.Fprintf(b, " %s id=0x%x", CHAPCode(pk.Code), pk.ID)
 	switch pk.Code {
 	case chapChall, chapResp:
-		name := "Challenge"
-		if pk.Code == chapResp {
-			name = "Response"
-		}
-		fmt.Fprintf(b, " %s id=0x%x", name, pk.ID)
 		cv, err := ParseCHAPValue(pk.Data)
 		if err != nil {
 			b.WriteString(" <malformed>")
@@ -152,12 +142,6 @@ func describeCHAP(b *strings.Builder, pk Packet) {
 		}
 		fmt.Fprintf(b, ", name = %q", cv.Name)
 	case chapSuccess, chapFailure:
-		name := "Success"
-		if pk.Code == chapFailure {
-			name = "Failure"
-		}
-		fmt.Fprintf(b, " %s id=0x%x %q", name, pk.ID, pk.Data)
-	default:
-		fmt.Fprintf(b, " code=0x%x id=0x%x", uint8(pk.Code), pk.ID)
+		fmt.Fprintf(b, " %q", pk.Data)
 	}
 }
