@@ -200,16 +200,11 @@ func (s *Session) SendPPP(frame []byte) error {
 	b, err := s.AppendPPP((*bp)[:0], frame)
 	if err == nil {
 		s.t.e.stats.dataTx.Add(1)
-		s.t.e.sender.SendL2TP(s.t.peer, s.t.peerPortForData(), b)
+		s.t.e.sender.SendL2TP(s.t.peer, s.t.peerPort, b)
 	}
 	*bp = b[:0]
 	dataBufPool.Put(bp)
 	return err
-}
-
-func (t *Tunnel) peerPortForData() uint16 {
-	// peerPort is fixed once the tunnel exists.
-	return t.peerPort
 }
 
 // Close ends the session with a CDN carrying res (section 5.7). With
@@ -244,9 +239,9 @@ func (t *Tunnel) Call(opts CallOptions) (*Session, error) {
 	if t.state > tunnelEstablished {
 		return nil, ErrClosed
 	}
-	s, res := t.newSessionLocked()
-	if s == nil {
-		return nil, errLimitResult(res)
+	s, _, err := t.newSessionLocked()
+	if err != nil {
+		return nil, err
 	}
 	s.callingNumber, s.calledNumber, s.seqRequired = opts.CallingNumber, opts.CalledNumber, opts.SequencingRequired
 	t.callSerial++
@@ -258,13 +253,6 @@ func (t *Tunnel) Call(opts CallOptions) (*Session, error) {
 		t.pendingCalls = append(t.pendingCalls, s)
 	}
 	return s, nil
-}
-
-func errLimitResult(res Result) error {
-	if res.Message == "no session IDs left" {
-		return ErrNoIDs
-	}
-	return ErrLimit
 }
 
 func (t *Tunnel) sendICRQLocked(s *Session) {
@@ -288,23 +276,23 @@ func (t *Tunnel) sendICRQLocked(s *Session) {
 
 // newSessionLocked allocates a session ID within limits; on failure it
 // returns the CDN result to refuse with.
-func (t *Tunnel) newSessionLocked() (*Session, Result) {
+func (t *Tunnel) newSessionLocked() (*Session, Result, error) {
 	cfg := &t.e.cfg
 	if cfg.MaxSessionsPerTunnel > 0 && len(t.sessions) >= cfg.MaxSessionsPerTunnel {
-		return nil, Result{Code: CDNNoFacilitiesTemp, Message: "session limit per tunnel reached"}
+		return nil, Result{Code: CDNNoFacilitiesTemp, Message: "session limit per tunnel reached"}, ErrLimit
 	}
 	if cfg.MaxSessions > 0 && t.e.stats.sessions.Load() >= int64(cfg.MaxSessions) {
-		return nil, Result{Code: CDNNoFacilitiesTemp, Message: "session limit reached"}
+		return nil, Result{Code: CDNNoFacilitiesTemp, Message: "session limit reached"}, ErrLimit
 	}
 	id, ok := allocID(t.e.randID, func(id uint16) bool { _, used := t.sessions[id]; return used }, len(t.sessions))
 	if !ok {
-		return nil, Result{Code: CDNNoFacilitiesTemp, Message: "no session IDs left"}
+		return nil, Result{Code: CDNNoFacilitiesTemp, Message: "no session IDs left"}, ErrNoIDs
 	}
 	s := &Session{t: t, localID: id}
 	s.txSeq = cfg.DataSequencing
 	t.sessions[id] = s
 	t.e.stats.sessions.Add(1)
-	return s, Result{}
+	return s, Result{}, nil
 }
 
 func (t *Tunnel) armSetupTimerLocked(s *Session) {
@@ -349,8 +337,8 @@ func (t *Tunnel) onICRQ(h Header, m *Message) {
 			return
 		}
 	}
-	s, res := t.newSessionLocked()
-	if s == nil {
+	s, res, err := t.newSessionLocked()
+	if err != nil {
 		t.refuseCallLocked(m.AssignedSessionID, res)
 		return
 	}

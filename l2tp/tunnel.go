@@ -70,7 +70,7 @@ type Tunnel struct {
 	// Guarded by mu. sessions is also read (RLock) by the data path.
 	state          tunnelState
 	peerID         uint16
-	peerPort       uint16
+	peerPort       uint16 // fixed at creation: read without the lock
 	peerHostName   string
 	peerVendor     string
 	cc             controlConn
