@@ -396,7 +396,10 @@ func (e *Engine) handleLocked(pkt []byte, local, remote netip.AddrPort, depth in
 		e.countRetransmit()
 		return nil
 	}
-	if err := sa.noteAddressesLocked(e, local, remote); err != nil {
+	// The peer may have floated to 4500 or got a new NAT mapping; the new
+	// addresses are kept only if the message authenticates.
+	oldLocal, oldRemote := sa.local, sa.remote
+	if err := sa.noteAddressesLocked(local, remote); err != nil {
 		return err
 	}
 	switch h.Exchange {
@@ -412,9 +415,16 @@ func (e *Engine) handleLocked(pkt []byte, local, remote netip.AddrPort, depth in
 	default:
 		err = fmt.Errorf("%w: exchange %v", ErrUnexpected, h.Exchange)
 	}
-	if err == nil {
-		sa.lastSeen = e.clock.Now()
-		sa.dpdOutstanding = 0
+	if err != nil {
+		if sa.state != p1Deleted {
+			sa.local, sa.remote = oldLocal, oldRemote
+		}
+		return err
 	}
-	return err
+	if oldLocal != sa.local || oldRemote != sa.remote {
+		e.traceLocked(sa, fmt.Sprintf("peer moved %v -> %v (local %v -> %v)", oldRemote, sa.remote, oldLocal, sa.local), sa.remote)
+	}
+	sa.lastSeen = e.clock.Now()
+	sa.dpdOutstanding = 0
+	return nil
 }

@@ -65,7 +65,7 @@ type datagram struct {
 // optional NAT rewrites the client's private source address to natPublic
 // with a per-flow port, as a home router would.
 type testNet struct {
-	t       testing.TB
+	t       testing.TB // nil outside a test
 	mu      sync.Mutex
 	q       []datagram
 	hosts   map[netip.Addr]*Engine
@@ -91,7 +91,7 @@ func (n *testNet) Send(pkt []byte, local, remote netip.AddrPort) error {
 func (n *testNet) pump() {
 	for i := 0; ; i++ {
 		if i > 10000 {
-			n.t.Fatal("network does not settle")
+			panic("network does not settle")
 		}
 		n.mu.Lock()
 		if len(n.q) == 0 {

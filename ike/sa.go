@@ -132,23 +132,18 @@ func (sa *ikeSA) draftNATT() bool {
 }
 
 // noteAddressesLocked follows the peer to UDP/4500 after NAT detection
-// (RFC 3947 section 4) and to a new NAT mapping.
-func (sa *ikeSA) noteAddressesLocked(e *Engine, local, remote netip.AddrPort) error {
-	if local == sa.local && remote == sa.remote {
-		return nil
-	}
+// (RFC 3947 section 4) and to a new NAT mapping. Child SAs already handed
+// over keep their addresses: the ESP datapath follows authenticated ESP
+// packets itself (RFC 3948 section 2.2 leaves this to the receiver).
+func (sa *ikeSA) noteAddressesLocked(local, remote netip.AddrPort) error {
 	if remote.Addr() != sa.remote.Addr() && !sa.natRemote {
 		return fmt.Errorf("%w: cookies of %v used from %v", ErrUnknownSA, sa.remote, remote)
 	}
-	e.traceLocked(sa, fmt.Sprintf("peer moved %v -> %v (local %v)", sa.remote, remote, local), remote)
 	sa.local, sa.remote = local, remote
-	for _, c := range sa.children {
-		c.Local, c.Remote = local, remote
-	}
 	return nil
 }
 
-// encryptLocked encrypts the payload chain with the SA's key and the given
+// encrypt encrypts the payload chain with the SA's key and the given
 // IV; it returns the datagram and the next IV.
 func (sa *ikeSA) encrypt(h isakmp.Header, payloads []isakmp.Payload, iv []byte) ([]byte, []byte, error) {
 	body, first, err := isakmp.MarshalBody(payloads)
