@@ -15,6 +15,7 @@ var (
 	ErrAddressInUse  = errors.New("ippool: address in use")
 	ErrNoLease       = errors.New("ippool: no lease on address")
 	ErrNotOwner      = errors.New("ippool: lease held by another owner")
+	ErrOwnerHasLease = errors.New("ippool: owner already holds another lease")
 	ErrNoOwner       = errors.New("ippool: request has no owner")
 	ErrNotIPv4       = errors.New("ippool: not an IPv4 address")
 	ErrClosed        = errors.New("ippool: manager closed")

@@ -151,6 +151,42 @@ func TestReleaseChecksOwner(t *testing.T) {
 	}
 }
 
+func TestOwnerHoldsOneLease(t *testing.T) {
+	m := mustNew(t, Config{Pools: []PoolConfig{
+		{Name: "p", Ranges: []string{"10.0.0.1-10.0.0.9"}},
+		{Name: "q", Ranges: []string{"10.0.1.1-10.0.1.9"}},
+	}}, nil)
+	a := alloc(t, m, Request{Owner: "s1", User: "u"})
+	// IPCP asking again gets the same lease, not a second address.
+	if b := alloc(t, m, Request{Owner: "s1", User: "u", Pool: "p"}); b.Addr != a.Addr {
+		t.Fatalf("second Allocate for the same owner gave %v, want %v", b.Addr, a.Addr)
+	}
+	if b := alloc(t, m, Request{Owner: "s1", Static: a.Addr}); b.Addr != a.Addr {
+		t.Fatalf("static equal to the held address gave %v", b.Addr)
+	}
+	if n := len(m.Leases()); n != 1 {
+		t.Fatalf("%d leases for one owner", n)
+	}
+	if _, err := m.Allocate(Request{Owner: "s1", Pool: "q"}); !errors.Is(err, ErrOwnerHasLease) {
+		t.Fatalf("other pool for the same owner: %v", err)
+	}
+	if _, err := m.Allocate(Request{Owner: "s1", Static: ip("10.0.0.9")}); !errors.Is(err, ErrOwnerHasLease) {
+		t.Fatalf("other static for the same owner: %v", err)
+	}
+	if err := m.ReleaseOwner("s1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := m.Lookup(a.Addr); ok {
+		t.Fatal("ReleaseOwner kept the lease")
+	}
+	if err := m.ReleaseOwner("s1"); !errors.Is(err, ErrNoLease) {
+		t.Fatalf("second ReleaseOwner: %v", err)
+	}
+	if b := alloc(t, m, Request{Owner: "s1", Pool: "q"}); b.Pool != "q" {
+		t.Fatalf("after release: %+v", b)
+	}
+}
+
 func TestFreedAddressesReusedOldestFirst(t *testing.T) {
 	m := mustNew(t, Config{Pools: []PoolConfig{{Name: "p", Ranges: []string{"10.0.0.1-10.0.0.4"}}}}, nil)
 	var ls []Lease
@@ -492,6 +528,10 @@ func TestJournalRestoreQuarantine(t *testing.T) {
 	// dan re-claims his static address.
 	if l := alloc(t, m2, Request{Owner: "n6", User: "dan", Static: st.Addr}); l.Addr != st.Addr || l.Stale {
 		t.Fatalf("dan re-claim: %+v", l)
+	}
+	// A stale lease can be ended by its (restored) owner too.
+	if err := m2.ReleaseOwner("s4"); !errors.Is(err, ErrNoLease) {
+		t.Fatalf("ReleaseOwner of a re-claimed lease's old owner: %v", err)
 	}
 	fc.Advance(5*time.Minute - time.Second)
 	if l, _ := m2.Lookup(b.Addr); !l.Stale {

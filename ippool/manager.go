@@ -133,6 +133,7 @@ type Manager struct {
 	defaultPool  string
 	index        []segRef // every segment of every pool, sorted
 	leases       map[uint32]*lease
+	byOwner      map[string]uint32 // owner -> its lease (live or stale)
 	staleByOwner map[string]uint32
 	staleByUser  map[string]uint32
 	staleTimer   clock.Timer
@@ -155,6 +156,7 @@ func New(cfg Config, opt Options) (*Manager, error) {
 		clock:        opt.Clock,
 		log:          opt.Logger,
 		leases:       make(map[uint32]*lease),
+		byOwner:      make(map[string]uint32),
 		staleByOwner: make(map[string]uint32),
 		staleByUser:  make(map[string]uint32),
 	}
@@ -197,6 +199,7 @@ func New(cfg Config, opt Options) (*Manager, error) {
 			p.takeSpecific(i, l.addr)
 		}
 		m.staleByOwner[l.owner] = l.addr
+		m.byOwner[l.owner] = l.addr
 		if l.user != "" {
 			m.staleByUser[l.user] = l.addr
 		}
@@ -316,10 +319,12 @@ func (m *Manager) findLocked(a uint32) (*pool, int) {
 	return nil, -1
 }
 
-// Allocate grants an address to req.Owner. In order: a stale lease of the
-// same owner, or of the same user, is re-claimed; a static address is
-// granted exactly or refused; the user's previous address is granted again
-// if free (sticky); otherwise any free address of the pool.
+// Allocate grants an address to req.Owner. In order: an owner that already
+// holds a live lease gets it again (IPCP may ask twice) or ErrOwnerHasLease
+// if the request asks for something else; a stale lease of the same owner,
+// or of the same user, is re-claimed; a static address is granted exactly
+// or refused; the user's previous address is granted again if free
+// (sticky); otherwise any free address of the pool.
 func (m *Manager) Allocate(req Request) (Lease, error) {
 	if req.Owner == "" {
 		return Lease{}, ErrNoOwner
@@ -335,6 +340,16 @@ func (m *Manager) Allocate(req Request) (Lease, error) {
 	defer m.mu.Unlock()
 	if m.closed {
 		return Lease{}, ErrClosed
+	}
+	if a, ok := m.byOwner[req.Owner]; ok {
+		if l := m.leases[a]; l != nil && !l.stale {
+			sameStatic := !req.Static.IsValid() || static == l.addr
+			samePool := req.Static.IsValid() || req.Pool == "" || req.Pool == l.pool
+			if sameStatic && samePool {
+				return l.snapshot(), nil
+			}
+			return Lease{}, fmt.Errorf("%w: %q holds %s", ErrOwnerHasLease, req.Owner, u32ToAddr(a))
+		}
 	}
 	if l := m.reclaimLocked(req, static); l != nil {
 		return l.snapshot(), nil
@@ -391,6 +406,7 @@ func (m *Manager) Allocate(req Request) (Lease, error) {
 		return Lease{}, err
 	}
 	m.leases[l.addr] = l
+	m.byOwner[l.owner] = l.addr
 	if p != nil {
 		p.allocations++
 	} else {
@@ -429,7 +445,11 @@ func (m *Manager) reclaimLocked(req Request, static uint32) *lease {
 		return nil
 	}
 	m.unstaleLocked(l)
+	if m.byOwner[l.owner] == a {
+		delete(m.byOwner, l.owner)
+	}
 	l.owner, l.user = req.Owner, req.User
+	m.byOwner[l.owner] = a
 	return l
 }
 
@@ -464,6 +484,21 @@ func (m *Manager) Release(addr netip.Addr, owner string) error {
 	return m.releaseLocked(l)
 }
 
+// ReleaseOwner ends the lease held by owner, for a teardown that knows the
+// session but not its address.
+func (m *Manager) ReleaseOwner(owner string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	a, ok := m.byOwner[owner]
+	if !ok || m.leases[a] == nil {
+		return fmt.Errorf("%w: owner %q", ErrNoLease, owner)
+	}
+	return m.releaseLocked(m.leases[a])
+}
+
 func (m *Manager) releaseLocked(l *lease) error {
 	err := m.journal.append(record{Op: opRelease, Addr: u32ToAddr(l.addr).String()})
 	if err != nil {
@@ -475,6 +510,9 @@ func (m *Manager) releaseLocked(l *lease) error {
 		m.unstaleLocked(l)
 	}
 	delete(m.leases, l.addr)
+	if a, ok := m.byOwner[l.owner]; ok && a == l.addr {
+		delete(m.byOwner, l.owner)
+	}
 	if p, _ := m.findLocked(l.addr); p != nil {
 		p.put(l.addr)
 	}
