@@ -121,3 +121,38 @@ func BenchmarkEncapsulateInPlace(b *testing.B) {
 		}
 	}
 }
+
+func TestInputAcceptsEveryDataLayout(t *testing.T) {
+	l := newLab(t, Config{}, Config{})
+	l.connect(t)
+	lnsSess := l.hl.up[0]
+	frame := []byte{0x00, 0x21, 0x45, 0x00}
+	var ns uint16
+	for i, h := range []Header{
+		{},                                 // Windows: no L, no S
+		{HasLength: true},                  // xl2tpd "length bit = yes"
+		{HasSeq: true, Ns: 0},              // sequenced
+		{HasOffset: true, OffsetSize: 4},   // offset padding
+		{HasLength: true, HasOffset: true}, // zero-length offset
+		{HasSeq: true, Priority: true},     // P bit
+	} {
+		h.TunnelID, h.SessionID = lnsSess.Tunnel().LocalID(), lnsSess.LocalID()
+		for _, withFF03 := range []bool{false, true} {
+			if h.HasSeq {
+				h.Ns = ns
+				ns++
+			}
+			p := frame
+			if withFF03 {
+				p = append([]byte{0xff, 0x03}, frame...)
+			}
+			before := len(l.hl.data)
+			if err := l.lns.Input("sa-1", 1701, AppendData(nil, h, p)); err != nil {
+				t.Fatalf("layout %d: %v", i, err)
+			}
+			if len(l.hl.data) != before+1 || !bytes.Equal(l.hl.data[before], frame) {
+				t.Errorf("layout %d ff03=%v: delivered %x", i, withFF03, l.hl.data[before:])
+			}
+		}
+	}
+}
