@@ -15,7 +15,8 @@
 // address still free as often as possible; a bounded LRU remembers each
 // user's last address (Config.StickyEntries). No address ever has two
 // leases: the Manager holds one map of every lease, pooled or static, under
-// one mutex.
+// one mutex. An owner (session) holds at most one lease: asking again
+// returns it, and ReleaseOwner ends it without the address.
 //
 // # Persistence and the stale-lease policy
 //
