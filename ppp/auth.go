@@ -150,14 +150,23 @@ type serverAuth struct {
 	lastCode  Code
 	lastID    uint8
 	lastData  []byte
+	// EAP pass-through: the pending Request, the back end's state and the
+	// identity the peer gave.
+	eapReq   []byte
+	eapState []byte
+	eapUser  string
 }
 
 func (l *link) serverAuthStartLocked(m AuthMethod) {
 	sa := &l.sa
 	sa.gen++
 	sa.method, sa.state, sa.retx = m, saWaiting, 0
-	if m == AuthPAP {
+	switch m {
+	case AuthPAP:
 		return // the peer speaks first
+	case AuthEAP:
+		l.eapStartLocked()
+		return
 	}
 	sa.id = byte(l.randUint32())
 	if _, err := io.ReadFull(l.cfg.Rand, sa.challenge[:]); err != nil {
@@ -187,12 +196,16 @@ func (l *link) serverAuthInputLocked(p Protocol, payload []byte) error {
 		return err
 	}
 	sa := &l.sa
-	isPAP := sa.method == AuthPAP
-	if (p == ProtoPAP) != isPAP || sa.state == saIdle {
+	if p != authProtocol(sa.method) || sa.state == saIdle {
 		return nil // not the protocol we negotiated: discard
 	}
 	var req *AuthRequest
 	switch {
+	case p == ProtoEAP:
+		req, err = l.eapInputLocked(pkt, payload)
+		if req == nil {
+			return err
+		}
 	case p == ProtoPAP && pkt.Code == papAuthReq:
 		if sa.state != saWaiting {
 			l.resendAuthReplyLocked(pkt.ID)
@@ -264,6 +277,10 @@ func (l *link) serverAuthResultLocked(gen uint64, req *AuthRequest, res AuthResu
 	}
 	var data []byte
 	switch {
+	case req.Method == AuthEAP:
+		if l.eapResultLocked(&res) {
+			return
+		}
 	case req.Method == AuthPAP:
 		msg := res.Message
 		if msg == "" {
@@ -302,8 +319,10 @@ func (l *link) serverAuthResultLocked(gen uint64, req *AuthRequest, res AuthResu
 			sa.lastCode = chapSuccess
 		}
 	}
-	sa.lastID, sa.lastData = sa.id, data
-	l.sendLocked(sa.lastProto, sa.lastCode, sa.lastID, data)
+	if req.Method != AuthEAP {
+		sa.lastID, sa.lastData = sa.id, data
+		l.sendLocked(sa.lastProto, sa.lastCode, sa.lastID, data)
+	}
 	h, m, user, r := l.h, req.Method, req.User, res
 	l.post(func() { h.AuthDone(m, user, &r) })
 	if !res.Accept {
@@ -326,8 +345,22 @@ func (l *link) resendAuthReplyLocked(id uint8) {
 	}
 }
 
+// authProtocol is the PPP protocol that carries method m.
+func authProtocol(m AuthMethod) Protocol {
+	switch m {
+	case AuthPAP:
+		return ProtoPAP
+	case AuthEAP:
+		return ProtoEAP
+	case AuthCHAPMD5, AuthMSCHAPv1, AuthMSCHAPv2:
+		return ProtoCHAP
+	}
+	return 0
+}
+
 // clientAuth is the peer's side.
 type clientAuth struct {
+	started  bool // EAP: a request arrived
 	method   AuthMethod
 	id       uint8
 	retx     int
@@ -344,7 +377,7 @@ func (l *link) clientMethods() []AuthMethod {
 
 func (l *link) clientCanDo(m AuthMethod) bool {
 	for _, x := range l.clientMethods() {
-		if x == m && m != AuthMSCHAPv1 && m != AuthEAP {
+		if x == m && m != AuthMSCHAPv1 && m != AuthNone {
 			return true
 		}
 	}
@@ -388,10 +421,12 @@ func (l *link) clientAuthInputLocked(p Protocol, payload []byte) error {
 		return err
 	}
 	ca := &l.ca
-	if ca.method == AuthNone || ca.done || (p == ProtoPAP) != (ca.method == AuthPAP) {
+	if ca.method == AuthNone || ca.done || p != authProtocol(ca.method) {
 		return nil
 	}
 	switch {
+	case p == ProtoEAP:
+		return l.clientEAPInputLocked(pkt)
 	case p == ProtoPAP && (pkt.Code == papAuthAck || pkt.Code == papAuthNak):
 		if pkt.ID != ca.id {
 			return nil

@@ -19,7 +19,7 @@ const (
 	AuthCHAPMD5             // C223 05
 	AuthMSCHAPv1            // C223 80: never offered, only recognised
 	AuthMSCHAPv2            // C223 81
-	AuthEAP                 // C227: not negotiated yet
+	AuthEAP                 // C227: pass-through to the back end
 )
 
 // CHAP algorithm numbers (RFC 1994 section 3, RFC 2433, RFC 2759).
@@ -123,6 +123,11 @@ type AuthRequest struct {
 	// MS-CHAPv2 (RFC 2759 section 4): the peer challenge and NT-Response.
 	PeerChallenge []byte
 	NTResponse    []byte
+	// EAP pass-through: the peer's whole EAP Response packet (RADIUS
+	// EAP-Message) and the state the back end returned last round (RADIUS
+	// State). User is the EAP identity.
+	EAPMessage []byte
+	EAPState   []byte
 }
 
 // LogValue keeps secrets out of logs.
@@ -150,6 +155,13 @@ type AuthResult struct {
 	// SessionTimeout and IdleTimeout end the session when positive.
 	SessionTimeout time.Duration
 	IdleTimeout    time.Duration
+	// EAP pass-through: Continue asks for another round (RADIUS
+	// Access-Challenge) and EAPMessage is the whole EAP packet to send to
+	// the peer (a Request, or the final Success/Failure; a missing final
+	// packet is made up). EAPState comes back in the next AuthRequest.
+	Continue   bool
+	EAPMessage []byte
+	EAPState   []byte
 	// Class and Opaque travel to the server untouched (RADIUS Class for
 	// accounting, anything else a back end needs to remember).
 	Class  []byte

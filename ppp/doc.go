@@ -17,7 +17,11 @@
 //     math from layeh.com/radius/rfc2759); RFC 2433 (MS-CHAPv1) only in that
 //     the server never offers it and Naks a peer that asks for it;
 //   - RFC 1332 (IPCP) and RFC 1877 (DNS and NBNS/WINS addresses);
-//   - RFC 3748 (EAP): not negotiated yet; EAP frames are Protocol-Rejected.
+//   - RFC 3748 (EAP): pass-through only. When EAP is among the configured
+//     methods the server asks for the identity and relays every EAP packet
+//     to and from the back end (RADIUS EAP-Message/State), knowing no EAP
+//     method itself; otherwise EAP frames are Protocol-Rejected. The client
+//     role answers Identity and MD5-Challenge.
 //
 // Where frames come from is not this package's business: the server feeds
 // every PPP frame of an L2TP session to Session.Input and gives the session an
@@ -28,7 +32,7 @@
 //   - PFC and ACFC requested by the peer are accepted: Input parses compressed
 //     and uncompressed headers alike, so acknowledging them costs nothing, and
 //     refusing them only adds a round trip. We never compress what we send.
-//   - IPV6CP, CCP/MPPE (encryption is IPsec's job), IPXCP, BACP, EAP and every
+//   - IPV6CP, CCP/MPPE (encryption is IPsec's job), IPXCP, BACP and every
 //     unknown protocol are answered with an LCP Protocol-Reject. IPV6CP is not
 //     negotiated yet; the automaton is ready for an IPV6CP handler.
 //   - Nak of a Configure-Request turns into Reject after Max-Failure Naks, as

@@ -108,7 +108,7 @@ type Config struct {
 func (c Config) ValidateServer() error {
 	seen := map[AuthMethod]bool{}
 	for _, m := range c.AuthMethods {
-		if m != AuthPAP && m != AuthCHAPMD5 && m != AuthMSCHAPv2 {
+		if m != AuthPAP && m != AuthCHAPMD5 && m != AuthMSCHAPv2 && m != AuthEAP {
 			return fmt.Errorf("%w: authentication method %s cannot be offered", ErrBadConfig, m)
 		}
 		if seen[m] {
@@ -461,7 +461,10 @@ func (l *link) inputLocked(p Protocol, payload []byte) error {
 	switch p {
 	case ProtoLCP:
 		return l.inputLCPLocked(payload)
-	case ProtoPAP, ProtoCHAP:
+	case ProtoPAP, ProtoCHAP, ProtoEAP:
+		if p == ProtoEAP && !l.eapEnabled() {
+			break // Protocol-Rejected below
+		}
 		if l.lcp.State() != StateOpened {
 			l.ctr.Dropped.Add(1)
 			return nil
@@ -546,6 +549,19 @@ func (l *link) inputLCPLocked(payload []byte) error {
 		l.lcp.UnknownCode(pkt, payload)
 	}
 	return nil
+}
+
+// eapEnabled: EAP is one of our methods (server) or one we accept (client).
+func (l *link) eapEnabled() bool {
+	if l.role == roleClient {
+		return l.clientCanDo(AuthEAP)
+	}
+	for _, m := range l.cfg.AuthMethods {
+		if m == AuthEAP {
+			return true
+		}
+	}
+	return false
 }
 
 // afterLCPLocked acts on what the LCP options decided.

@@ -25,6 +25,8 @@ func Describe(p Protocol, pkt []byte) string {
 		describePAP(&b, pk)
 	case ProtoCHAP:
 		describeCHAP(&b, pk)
+	case ProtoEAP:
+		describeEAP(&b, pk)
 	default:
 		describeCP(&b, p, pk)
 	}
@@ -143,5 +145,23 @@ func describeCHAP(b *strings.Builder, pk Packet) {
 		fmt.Fprintf(b, ", name = %q", cv.Name)
 	case chapSuccess, chapFailure:
 		fmt.Fprintf(b, " %q", pk.Data)
+	}
+}
+
+func describeEAP(b *strings.Builder, pk Packet) {
+	fmt.Fprintf(b, " %s id=0x%x", EAPCode(pk.Code), pk.ID)
+	if (EAPCode(pk.Code) != EAPRequest && EAPCode(pk.Code) != EAPResponse) || len(pk.Data) == 0 {
+		return
+	}
+	t := EAPType(pk.Data[0])
+	b.WriteString(" " + t.String())
+	switch t {
+	case EAPTypeIdentity, EAPTypeNotification:
+		fmt.Fprintf(b, " %q", pk.Data[1:])
+	case EAPTypeNak:
+		fmt.Fprintf(b, " %x", pk.Data[1:])
+	default:
+		// Method data may hold secrets (MD5 responses, TLS, MS-CHAPv2).
+		fmt.Fprintf(b, " <%d bytes>", len(pk.Data)-1)
 	}
 }
