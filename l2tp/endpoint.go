@@ -70,6 +70,7 @@ const (
 	ReasonTunnelDown                      // the session's tunnel went down
 	ReasonShutdown                        // Endpoint.Close
 	ReasonSetupTimeout                    // the call was not completed in time
+	ReasonIdle                            // tunnel without sessions for EmptyTunnelTimeout
 	numReasons
 )
 
@@ -77,7 +78,7 @@ var reasonNames = [...]string{
 	ReasonLocal: "local", ReasonPeerStopCCN: "peer_stopccn", ReasonPeerCDN: "peer_cdn",
 	ReasonTimeout: "timeout", ReasonHelloTimeout: "hello_timeout", ReasonAuthFailed: "auth_failed",
 	ReasonProtocolError: "protocol_error", ReasonTieBreaker: "tie_breaker",
-	ReasonTunnelDown: "tunnel_down", ReasonShutdown: "shutdown", ReasonSetupTimeout: "setup_timeout",
+	ReasonTunnelDown: "tunnel_down", ReasonShutdown: "shutdown", ReasonSetupTimeout: "setup_timeout", ReasonIdle: "idle",
 }
 
 func (r Reason) String() string {
@@ -146,6 +147,10 @@ type Config struct {
 	// SessionSetupTimeout bounds ICRQ-to-ICCN (LNS) and ICRQ-to-ICRP
 	// (LAC); default 30s, negative disables.
 	SessionSetupTimeout time.Duration
+	// EmptyTunnelTimeout closes (StopCCN, "no sessions") an established
+	// tunnel that has had no session for this long: a client that lost
+	// its call but never cleared the tunnel. Zero disables it.
+	EmptyTunnelTimeout time.Duration
 
 	MaxTunnels           int // 0: only the ID space limits
 	MaxTunnelsPerPeer    int

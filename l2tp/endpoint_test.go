@@ -774,3 +774,32 @@ func TestUnknownMandatoryAVPInTunnelMessageStopsTunnel(t *testing.T) {
 		t.Errorf("LAC tunnel downs %v", l.hc.tunDown)
 	}
 }
+
+func TestEmptyTunnelTimeout(t *testing.T) {
+	l := newLab(t, Config{EmptyTunnelTimeout: time.Minute}, Config{})
+	tun, s := l.connect(t)
+	l.clk.Advance(2 * time.Minute)
+	l.net.pump(t)
+	if len(l.hl.tunDown) != 0 {
+		t.Fatal("a tunnel with a session was closed")
+	}
+	s.Close(Result{Code: CDNAdministrative}, false)
+	l.settle(t)
+	l.clk.Advance(30 * time.Second)
+	tun.Call(CallOptions{}) // a new call in time keeps the tunnel
+	l.settle(t)
+	l.clk.Advance(2 * time.Minute)
+	l.net.pump(t)
+	if len(l.hl.tunDown) != 0 {
+		t.Fatal("closed although a new call came")
+	}
+	l.hl.up[1].Close(Result{Code: CDNAdministrative}, false)
+	l.settle(t)
+	for range 70 {
+		l.clk.Advance(time.Second)
+		l.net.pump(t)
+	}
+	if len(l.hl.tunDown) != 1 || l.hl.tunDown[0].Reason != ReasonIdle || len(l.hc.tunDown) != 1 {
+		t.Errorf("tunnel downs LNS %v LAC %v", l.hl.tunDown, l.hc.tunDown)
+	}
+}

@@ -449,6 +449,7 @@ func (t *Tunnel) removeSessionLocked(s *Session, c Cause) {
 	s.downQueued.Store(true)
 	delete(t.sessions, s.localID)
 	t.e.stats.sessions.Add(-1)
+	t.armEmptyLocked()
 	if s.announced {
 		if c.Reason < numReasons {
 			t.e.stats.sessionsClosed[c.Reason].Add(1)

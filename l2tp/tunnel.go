@@ -80,6 +80,7 @@ type Tunnel struct {
 	sentTieBreaker bool
 	ctlSeen        bool // control message received since the last HELLO tick
 	helloTimer     clock.Timer
+	emptyTimer     clock.Timer
 	lingerTimer    clock.Timer
 	pendingCalls   []*Session // LAC calls placed before the tunnel was up
 	callSerial     uint32
@@ -439,6 +440,7 @@ func (t *Tunnel) establishLocked() {
 	t.challenge = nil
 	t.e.stats.tunnelsOpened.Add(1)
 	t.armHelloLocked()
+	t.armEmptyLocked()
 	t.events = append(t.events, event{kind: evTunnelUp})
 	for _, s := range t.pendingCalls {
 		t.sendICRQLocked(s)
@@ -451,6 +453,23 @@ func (t *Tunnel) armHelloLocked() {
 		return
 	}
 	t.helloTimer = t.schedule(t.e.cfg.HelloInterval, t.onHelloTimer)
+}
+
+// armEmptyLocked starts the empty-tunnel timer when the tunnel has no
+// session; a session arriving before it fires makes it a no-op.
+func (t *Tunnel) armEmptyLocked() {
+	d := t.e.cfg.EmptyTunnelTimeout
+	if d <= 0 || len(t.sessions) > 0 || t.state != tunnelEstablished {
+		return
+	}
+	if t.emptyTimer != nil {
+		t.emptyTimer.Stop()
+	}
+	t.emptyTimer = t.schedule(d, func() {
+		if t.state == tunnelEstablished && len(t.sessions) == 0 {
+			t.closeLocked(Cause{Reason: ReasonIdle, Result: Result{Code: StopCCNClear, Message: "no sessions"}})
+		}
+	})
 }
 
 // onHelloTimer sends a HELLO after an interval without control traffic
@@ -516,6 +535,9 @@ func (t *Tunnel) downLocked(c Cause) {
 	t.pendingCalls = nil
 	if t.helloTimer != nil {
 		t.helloTimer.Stop()
+	}
+	if t.emptyTimer != nil {
+		t.emptyTimer.Stop()
 	}
 	t.e.tunnelDown(t)
 	if c.Reason < numReasons {
