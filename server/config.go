@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/l2tpsecd/l2tpsecd/auth"
 )
 
 // Config is the whole daemon configuration: one TOML file, decoded strictly
@@ -439,8 +441,8 @@ func (v *validator) config(c *Config) {
 	if c.Auth.Backend == "local" {
 		if c.Auth.UsersFile == "" {
 			v.add("auth.users_file", "must be set when auth.backend is \"local\"")
-		} else if _, err := os.Stat(c.Path(c.Auth.UsersFile)); err != nil {
-			v.add("auth.users_file", "cannot be read: %v", err)
+		} else if _, err := auth.LoadUsers(c.Path(c.Auth.UsersFile), nil); err != nil {
+			v.add("auth.users_file", "%v", err)
 		}
 	}
 

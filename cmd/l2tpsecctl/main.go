@@ -12,12 +12,15 @@
 //	pools                           address pool usage
 //	reload                          re-read the configuration (as SIGHUP)
 //	trace ike|ppp|l2tp|all on|off [PEER]   negotiation traces, for one peer or all
+//	nthash                          read a password on standard input, print its
+//	                                NT hash for the users file (no daemon needed)
 //
 // Output is a table for people; -json prints the daemon's answer for
 // scripts. Exit status: 0 success, 1 the daemon refused or failed, 2 usage.
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -28,11 +31,30 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/l2tpsecd/l2tpsecd/auth"
 	"github.com/l2tpsecd/l2tpsecd/server/control"
 )
 
+var stdin io.Reader = os.Stdin
+
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// ntHash prints the nt_hash value of the password on the first line of in.
+func ntHash(in io.Reader, stdout, stderr io.Writer) int {
+	line, err := bufio.NewReader(in).ReadString('\n')
+	if err != nil && err != io.EOF {
+		fmt.Fprintf(stderr, "l2tpsecctl: %v\n", err)
+		return 1
+	}
+	pw := strings.TrimRight(line, "\r\n")
+	if pw == "" {
+		fmt.Fprintln(stderr, "l2tpsecctl: nthash: no password on standard input")
+		return 2
+	}
+	fmt.Fprintln(stdout, auth.NTHashHex(pw))
+	return 0
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -46,6 +68,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if fs.NArg() == 1 && fs.Arg(0) == "nthash" {
+		return ntHash(stdin, stdout, stderr)
 	}
 	req, err := parseCommand(fs.Args())
 	if err != nil {

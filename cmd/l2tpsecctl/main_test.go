@@ -93,3 +93,16 @@ func TestAgainstAControlSocket(t *testing.T) {
 		t.Fatalf("no daemon: exit %d, want 1", code)
 	}
 }
+
+func TestNTHash(t *testing.T) {
+	stdin = strings.NewReader("quickstart-password\n")
+	defer func() { stdin = nil }()
+	var out, errb bytes.Buffer
+	if code := run([]string{"nthash"}, &out, &errb); code != 0 {
+		t.Fatalf("nthash: exit %d: %s", code, errb.String())
+	}
+	// The value deploy/quickstart-users.toml holds for this password.
+	if got := strings.TrimSpace(out.String()); got != "9140B865A407A1B70783F0AD2CB7E460" {
+		t.Fatalf("nthash = %s", got)
+	}
+}
