@@ -252,9 +252,11 @@ type LinkInfo struct {
 	Auth AuthMethod
 }
 
-// Handler receives a link's events. Calls are made without the link's lock
-// held, one at a time and in order; a handler may call back into the link.
-// IP is the data path: pkt is valid only during the call.
+// Handler receives a link's events. The event methods are called without
+// the link's lock held, one at a time and in order, and may call back into
+// the link. IP is the data path: it is called straight from Input's
+// goroutine (possibly while an event is being delivered elsewhere), pkt is
+// valid only during the call, and it must not block.
 type Handler interface {
 	LinkUp(info LinkInfo)
 	AuthDone(method AuthMethod, user string, res *AuthResult)

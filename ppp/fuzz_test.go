@@ -131,10 +131,16 @@ func FuzzSessionInput(f *testing.F) {
 	f.Add(append([]byte{10}, frame(ProtoCHAP, chapResp, 1, 1, 2)...))
 	f.Add([]byte{6, 0xFF, 0x03, 0x80, 0x21, 0x01, 0x01})
 	f.Add([]byte{3, 0xc0, 0x21, 0x09})
+	f.Add(append([]byte{11}, frame(ProtoEAP, Code(EAPResponse), 1, byte(EAPTypeIdentity), 'a', 'b')...))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		s := quietSession(AuthMSCHAPv2, AuthCHAPMD5, AuthPAP)
+		s := quietSession(AuthMSCHAPv2, AuthCHAPMD5, AuthPAP, AuthEAP)
+		s.l.cfg.Authenticator = &eapRADIUS{pw: map[string]string{"alice": "s3cret"}}
 		w := newWire(t, []AuthMethod{AuthPAP}, nil, "")
 		w.start()
+		// And one waiting in the authentication phase.
+		h := newSrv(t, AuthMSCHAPv2)
+		h.send(frame(ProtoLCP, CodeConfReq, 0, unhex("05 06 2f 7c 1f 4f")...))
+		h.ackServerLCP()
 		var bad []byte
 		check := func(buf []byte, start int) {
 			fr := buf[start:]
@@ -155,6 +161,7 @@ func FuzzSessionInput(f *testing.F) {
 			data = data[n:]
 			_ = s.Input(fr)
 			_ = w.srv.Input(fr)
+			_ = h.s.Input(fr)
 			s.l.clk.(*clock.Fake).Advance(time.Second)
 			w.pump()
 		}
