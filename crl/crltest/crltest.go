@@ -24,8 +24,10 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"time"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // KeyType selects the key algorithm of a certificate.
@@ -57,8 +59,8 @@ var ErrNotCA = errors.New("crltest: not a CA")
 // Options are the chosen properties of a certificate. Zero values take
 // defaults.
 type Options struct {
-	// NotBefore defaults to an hour before time.Now(); NotAfter to a year
-	// after NotBefore.
+	// NotBefore defaults to an hour before time.Now(); NotAfter to 10 years
+	// (CAs) or 2 years (end entities) after NotBefore.
 	NotBefore, NotAfter time.Time
 	// CRLURLs become the CRL distribution points.
 	CRLURLs []string
@@ -69,12 +71,15 @@ type Options struct {
 	// ExtKeyUsage is left out when empty (as on many Windows user
 	// certificates).
 	ExtKeyUsage []x509.ExtKeyUsage
-	// Serial defaults to the issuer's next serial number.
+	// Serial defaults to a random positive 63-bit number.
 	Serial         *big.Int
 	Organization   string
 	DNSNames       []string
 	EmailAddresses []string
 	IPAddresses    []net.IP
+	// UPNs become Microsoft User Principal Name otherNames in the subject
+	// alternative name (with the DNS names, e-mail and IP addresses).
+	UPNs []string
 	// MaxPathLen for CAs; 0 means unlimited (-1 in crypto/x509 terms is
 	// not needed here).
 	MaxPathLen int
@@ -84,9 +89,6 @@ type Options struct {
 type Identity struct {
 	Cert *x509.Certificate
 	Key  crypto.Signer
-
-	mu     sync.Mutex
-	serial int64
 }
 
 // NewRoot makes a self-signed root CA named cn.
@@ -110,11 +112,15 @@ func (ca *Identity) Leaf(cn string, o Options) (*Identity, error) {
 	return issue(ca, cn, o, false)
 }
 
-func (ca *Identity) nextSerial() *big.Int {
-	ca.mu.Lock()
-	defer ca.mu.Unlock()
-	ca.serial++
-	return big.NewInt(ca.serial + 1000)
+// randomSerial is a positive 63-bit serial, unique in practice across every
+// CA of a test run (a CRL of the wrong issuer must not list a certificate
+// by accident).
+func randomSerial() (*big.Int, error) {
+	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 63))
+	if err != nil {
+		return nil, err
+	}
+	return n.Add(n, big.NewInt(1)), nil
 }
 
 func newKey(k KeyType) (crypto.Signer, error) {
@@ -140,14 +146,15 @@ func issue(parent *Identity, cn string, o Options, isCA bool) (*Identity, error)
 	}
 	na := o.NotAfter
 	if na.IsZero() {
-		na = nb.AddDate(1, 0, 0)
+		na = nb.AddDate(2, 0, 0)
+		if isCA {
+			na = nb.AddDate(10, 0, 0)
+		}
 	}
 	serial := o.Serial
 	if serial == nil {
-		if parent != nil {
-			serial = parent.nextSerial()
-		} else {
-			serial = big.NewInt(1)
+		if serial, err = randomSerial(); err != nil {
+			return nil, err
 		}
 	}
 	ku := o.KeyUsage
@@ -176,6 +183,13 @@ func issue(parent *Identity, cn string, o Options, isCA bool) (*Identity, error)
 		DNSNames:              o.DNSNames,
 		EmailAddresses:        o.EmailAddresses,
 		IPAddresses:           o.IPAddresses,
+	}
+	if len(o.UPNs) > 0 {
+		san, err := subjectAltName(o)
+		if err != nil {
+			return nil, err
+		}
+		tmpl.ExtraExtensions = append(tmpl.ExtraExtensions, pkix.Extension{Id: oidSubjectAltName, Value: san})
 	}
 	signer, parentCert := key, tmpl
 	if parent != nil {
@@ -223,6 +237,8 @@ type CRLOptions struct {
 }
 
 var (
+	oidSubjectAltName    = asn1.ObjectIdentifier{2, 5, 29, 17}
+	oidUPN               = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 20, 2, 3}
 	oidDeltaCRLIndicator = asn1.ObjectIdentifier{2, 5, 29, 27}
 	oidFreshestCRL       = asn1.ObjectIdentifier{2, 5, 29, 46}
 )
@@ -332,4 +348,33 @@ func WriteCRL(path string, der []byte, pemFormat bool) error {
 		data = CRLPEM(der)
 	}
 	return os.WriteFile(path, data, 0o644)
+}
+
+// subjectAltName encodes the GeneralNames of o (RFC 5280 4.2.1.6), with
+// UPNs as otherName [0] { OID, [0] EXPLICIT UTF8String }.
+func subjectAltName(o Options) ([]byte, error) {
+	var b cryptobyte.Builder
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		for _, u := range o.UPNs {
+			b.AddASN1(cbasn1.Tag(0).ContextSpecific().Constructed(), func(b *cryptobyte.Builder) {
+				b.AddASN1ObjectIdentifier(oidUPN)
+				b.AddASN1(cbasn1.Tag(0).ContextSpecific().Constructed(), func(b *cryptobyte.Builder) {
+					b.AddASN1(cbasn1.UTF8String, func(b *cryptobyte.Builder) { b.AddBytes([]byte(u)) })
+				})
+			})
+		}
+		for _, e := range o.EmailAddresses {
+			b.AddASN1(cbasn1.Tag(1).ContextSpecific(), func(b *cryptobyte.Builder) { b.AddBytes([]byte(e)) })
+		}
+		for _, d := range o.DNSNames {
+			b.AddASN1(cbasn1.Tag(2).ContextSpecific(), func(b *cryptobyte.Builder) { b.AddBytes([]byte(d)) })
+		}
+		for _, ip := range o.IPAddresses {
+			if v4 := ip.To4(); v4 != nil {
+				ip = v4
+			}
+			b.AddASN1(cbasn1.Tag(7).ContextSpecific(), func(b *cryptobyte.Builder) { b.AddBytes(ip) })
+		}
+	})
+	return b.Bytes()
 }
