@@ -2,7 +2,7 @@ package interop
 
 import (
 	"context"
-	"net/netip"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,8 +30,14 @@ func TestSoftEtherDirect(t *testing.T) { softEtherScenario(t, false) }
 func TestSoftEtherBehindNAT(t *testing.T) { softEtherScenario(t, true) }
 
 func softEtherScenario(t *testing.T, behindNAT bool) {
+	start := time.Now()
+	step := func(what string) {
+		t.Logf("%6.1fs %s", time.Since(start).Seconds(), what)
+	}
 	l := lab.New(t)
+	step("topology up")
 	lab.StartSoftEther(t, l, lab.SoftEtherConfig{PSK: refPSK, User: refUser, Password: refPassword})
+	step("SoftEther configured")
 	c := l.NewClient(t, lab.ClientConfig{
 		BehindNAT: behindNAT,
 		PSK:       refPSK,
@@ -39,6 +45,7 @@ func softEtherScenario(t *testing.T, behindNAT bool) {
 		User:      refUser,
 		Password:  refPassword,
 	})
+	step("guest booted")
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 
@@ -49,10 +56,11 @@ func softEtherScenario(t *testing.T, behindNAT bool) {
 	if a := c.Addr(); a.Less(lo) || hi.Less(a) {
 		t.Fatalf("client address %v, want one from SoftEther's pool %v-%v", a, lo, hi)
 	}
-	t.Logf("client %s (%s) got %v", c.Guest.Name, c.Guest.Addr, c.Addr())
+	step(fmt.Sprintf("client %s (%s) connected, got %v", c.Guest.Name, c.Guest.Addr, c.Addr()))
 	if err := c.Ping(ctx, l.Server.LANHost); err != nil {
 		t.Fatalf("ping LAN host through the tunnel: %v", err)
 	}
+	step("pinged the LAN host")
 	up, err := c.Iperf3(ctx, l.Server.LANHost, 5, false)
 	if err != nil {
 		t.Fatalf("iperf3 upload: %v", err)
@@ -79,10 +87,11 @@ func softEtherScenario(t *testing.T, behindNAT bool) {
 	if err := c.Disconnect(ctx); err != nil {
 		t.Fatalf("disconnect: %v", err)
 	}
+	step("disconnected")
 	if err := c.Ping(ctx, l.Server.LANHost); err == nil {
 		t.Errorf("LAN host still answers after disconnect; traffic is not going through the tunnel")
 	}
-	_ = netip.Addr{}
+	step("checked the tunnel is gone")
 }
 
 func softEtherLog() string {

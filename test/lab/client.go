@@ -169,20 +169,19 @@ type guestFile struct {
 }
 
 func (c *Client) setup(ctx context.Context, files []guestFile) error {
+	var script []string
 	for _, f := range files {
-		if err := c.Guest.WriteFile(ctx, f.path, f.data, f.perm); err != nil {
-			return fmt.Errorf("%s: writing %s: %w", c.Guest.Name, f.path, err)
-		}
+		script = append(script, c.Guest.stageFile(f.path, f.data, f.perm)+" || exit 1")
 	}
-	var start string
+	script = append(script, "rm -f /lab/files/*")
 	switch c.Cfg.Stack {
 	case StrongSwan:
-		start = "ipsec start"
+		script = append(script, "ipsec start")
 	case Libreswan:
-		start = "ipsec initnss >/lab/log/initnss.log 2>&1; ipsec pluto --config /etc/ipsec.conf"
+		script = append(script, "ipsec initnss >/lab/log/initnss.log 2>&1", "ipsec pluto --config /etc/ipsec.conf")
 	}
-	if _, err := c.Guest.Run(ctx, start); err != nil {
-		return fmt.Errorf("%s: starting %v: %w", c.Guest.Name, c.Cfg.Stack, err)
+	if out, err := c.Guest.Run(ctx, strings.Join(script, "\n")); err != nil {
+		return fmt.Errorf("%s: configuring and starting %v: %w\n%s", c.Guest.Name, c.Cfg.Stack, err, out)
 	}
 	return nil
 }
@@ -394,35 +393,31 @@ func (c *Client) Connect(ctx context.Context) error {
 	start := `pkill -x xl2tpd; sleep 0.2; rm -f /run/xl2tpd/l2tp-control /run/lab-ppp-up
 setsid xl2tpd -D -c /etc/xl2tpd/xl2tpd.conf >>/lab/log/xl2tpd.log 2>&1 </dev/null &
 for i in $(seq 1 50); do [ -p /run/xl2tpd/l2tp-control ] && break; sleep 0.1; done
-echo "c lab" > /run/xl2tpd/l2tp-control`
-	if _, err := g.Run(ctx, start); err != nil {
-		return fmt.Errorf("%w: %s: starting xl2tpd: %v", ErrPPP, g.Name, err)
+echo "c lab" > /run/xl2tpd/l2tp-control || exit 3
+`
+	var routes strings.Builder
+	for _, r := range c.Cfg.Routes {
+		routes.WriteString("\t\tip route replace " + r.String() + " dev ppp0 || exit 2\n")
 	}
 	waitPPP := fmt.Sprintf(`for i in $(seq 1 %d); do
-	[ -s /run/lab-ppp-up ] && { cat /run/lab-ppp-up; exit 0; }
+	if [ -s /run/lab-ppp-up ]; then
+		cat /run/lab-ppp-up
+%s		exit 0
+	fi
 	sleep 0.2
 done
-exit 1`, int(pppTimeout/(200*time.Millisecond)))
-	out, err := g.Run(ctx, waitPPP)
+exit 1`, int(pppTimeout/(200*time.Millisecond)), routes.String())
+	out, err := g.Run(ctx, start+waitPPP)
 	if err != nil {
 		pppLog, _ := os.ReadFile(g.share + "/log/pppd.log")
 		l2tpLog, _ := os.ReadFile(g.share + "/log/xl2tpd.log")
-		return fmt.Errorf("%w: %s: no address on ppp0 within %v\npppd:\n%s\nxl2tpd:\n%s", ErrPPP, g.Name, pppTimeout,
-			tailLines(string(pppLog), 20), tailLines(string(l2tpLog), 10))
+		return fmt.Errorf("%w: %s: no address on ppp0 within %v (%v)\npppd:\n%s\nxl2tpd:\n%s", ErrPPP, g.Name, pppTimeout,
+			err, tailLines(string(pppLog), 20), tailLines(string(l2tpLog), 10))
 	}
-	a, _, _ := strings.Cut(strings.TrimSpace(out), "/")
+	a, _, _ := strings.Cut(strings.TrimSpace(out), "\n")
 	addr, err := netip.ParseAddr(a)
 	if err != nil {
 		return fmt.Errorf("%w: %s: ppp0 address %q: %v", ErrPPP, g.Name, out, err)
-	}
-	var routes []string
-	for _, r := range c.Cfg.Routes {
-		routes = append(routes, "ip route replace "+r.String()+" dev ppp0")
-	}
-	if len(routes) > 0 {
-		if _, err := g.Run(ctx, strings.Join(routes, "\n")); err != nil {
-			return fmt.Errorf("%s: routes through ppp0: %w", g.Name, err)
-		}
 	}
 	c.mu.Lock()
 	c.addr = addr
@@ -491,7 +486,7 @@ func (c *Client) Disconnect(ctx context.Context) error {
 		down = "ipsec auto --down lab"
 	}
 	script := `[ -p /run/xl2tpd/l2tp-control ] && echo "d lab" > /run/xl2tpd/l2tp-control
-for i in $(seq 1 25); do ip link show ppp0 >/dev/null 2>&1 || break; sleep 0.2; done
+for i in 1 2 3 4 5 6 7 8 9 10; do [ -e /run/lab-ppp-up ] || break; sleep 0.2; done
 pkill -x pppd; pkill -x xl2tpd
 ` + down + " >/dev/null 2>&1; exit 0"
 	_, err := c.Guest.Run(ctx, script)

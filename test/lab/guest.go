@@ -146,7 +146,7 @@ func (g *Guest) Run(ctx context.Context, script string) (string, error) {
 	tick := time.NewTicker(pollEvery)
 	defer tick.Stop()
 	for {
-		if rcData, err := os.ReadFile(rcPath); err == nil {
+		if rcData, err := os.ReadFile(rcPath); err == nil && strings.HasSuffix(string(rcData), "\n") {
 			out, _ := os.ReadFile(outPath)
 			rc, err := strconv.Atoi(strings.TrimSpace(string(rcData)))
 			if err != nil {
@@ -179,12 +179,20 @@ func firstLine(s string) string {
 // WriteFile puts data at path inside the guest with the given mode,
 // creating parent directories.
 func (g *Guest) WriteFile(ctx context.Context, path string, data []byte, perm os.FileMode) error {
+	_, err := g.Run(ctx, g.stageFile(path, data, perm))
+	return err
+}
+
+// stageFile puts data into the share and returns the guest command that
+// installs it at path (several go into one script: every process the guest
+// starts is expensive under User-Mode Linux).
+func (g *Guest) stageFile(path string, data []byte, perm os.FileMode) string {
 	n := "f" + strconv.FormatInt(g.seq.Add(1), 10)
 	if err := os.WriteFile(filepath.Join(g.share, "files", n), data, 0o644); err != nil {
-		return err
+		// The install below fails and reports it.
+		return "echo " + shellQuote("staging "+path+": "+err.Error()) + " >&2; false"
 	}
-	_, err := g.Run(ctx, fmt.Sprintf("install -D -m %o /lab/files/%s %s && rm -f /lab/files/%s", perm.Perm(), n, shellQuote(path), n))
-	return err
+	return fmt.Sprintf("install -D -m %o /lab/files/%s %s", perm.Perm(), n, shellQuote(path))
 }
 
 // ReadFile returns the content of a file inside the guest.
