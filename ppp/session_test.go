@@ -313,3 +313,39 @@ func TestLoopbackDetected(t *testing.T) {
 		t.Fatalf("down %v", h.rec.down)
 	}
 }
+
+// A peer may renegotiate LCP at any time (RFC 1661: Configure-Request in
+// Opened). Everything above LCP goes down, the address is released, and the
+// link authenticates and negotiates IPCP again.
+func TestLCPRenegotiation(t *testing.T) {
+	for _, m := range []AuthMethod{AuthMSCHAPv2, AuthPAP} {
+		w := newWire(t, []AuthMethod{m}, nil, "")
+		w.start()
+		if !w.srv.NetworkUp() {
+			t.Fatal("not up")
+		}
+		// The client sends a fresh Configure-Request (as Windows does when
+		// it renegotiates); the server's answer makes the client's LCP
+		// renegotiate too.
+		w.cli.l.mu.Lock()
+		req := w.cli.l.lcpH.AppendRequest(nil)
+		w.cli.l.unlock()
+		w.mu.Lock()
+		w.toSrv = append(w.toSrv, frame(ProtoLCP, CodeConfReq, 0x77, req...))
+		w.mu.Unlock()
+		w.pump()
+		if !w.srvRec.has("NetworkDown") {
+			t.Fatalf("%s: network not taken down: %s", m, &w.srvRec)
+		}
+		w.run(15 * time.Second)
+		if !w.srv.NetworkUp() || !w.cli.l.netUp.Load() {
+			t.Fatalf("%s: not up again; server %s\nclient %s\ntrace:\n%s", m, &w.srvRec, &w.cliRec, w.trace.String())
+		}
+		if n := strings.Count(w.srvRec.String(), "AuthDone"); n != 2 {
+			t.Errorf("%s: authenticated %d times", m, n)
+		}
+		if got := strings.Join(w.pool.history, ","); got != "acquire 10.10.0.2,release 10.10.0.2,acquire 10.10.0.3" {
+			t.Errorf("%s: pool %s", m, got)
+		}
+	}
+}
