@@ -33,6 +33,9 @@ type DialConfig struct {
 	NoNATT bool
 	// DPD announces dead peer detection.
 	DPD bool
+	// NATTPort is the responder's NAT-T port to float to (default 4500;
+	// tests against a reference server may use another).
+	NATTPort uint16
 }
 
 // Dial starts Main Mode toward remote from local as the initiator. The
@@ -52,6 +55,9 @@ func (e *Engine) Dial(local, remote netip.AddrPort, dc DialConfig) (isakmp.Cooki
 	}
 	if dc.L2TPPort == 0 {
 		dc.L2TPPort = L2TPPort
+	}
+	if dc.NATTPort == 0 {
+		dc.NATTPort = isakmp.PortNATT
 	}
 	if !dc.NoNATT && dc.NATT == isakmp.VendorUnknown {
 		dc.NATT = isakmp.VendorRFC3947
@@ -205,7 +211,7 @@ func (e *Engine) initiatorMM4Locked(sa *ikeSA, pkt []byte) error {
 	if sa.natDetected() {
 		// Float to UDP/4500 from message 5 on (RFC 3947 section 4).
 		sa.local = netip.AddrPortFrom(sa.local.Addr(), isakmp.PortNATT)
-		sa.remote = netip.AddrPortFrom(sa.remote.Addr(), isakmp.PortNATT)
+		sa.remote = netip.AddrPortFrom(sa.remote.Addr(), sa.dial.NATTPort)
 		e.traceLocked(sa, "NAT detected, floating to 4500", sa.remote, "local_behind_nat", sa.natLocal, "peer_behind_nat", sa.natRemote)
 	}
 	id := isakmp.NewIDAddr(sa.local.Addr().Unmap(), 0, 0)
