@@ -161,6 +161,7 @@ func (l *link) serverAuthStartLocked(m AuthMethod) {
 	sa := &l.sa
 	sa.gen++
 	sa.method, sa.state, sa.retx = m, saWaiting, 0
+	sa.lastData = nil
 	switch m {
 	case AuthPAP:
 		return // the peer speaks first
@@ -208,6 +209,11 @@ func (l *link) serverAuthInputLocked(p Protocol, payload []byte) error {
 		}
 	case p == ProtoPAP && pkt.Code == papAuthReq:
 		if sa.state != saWaiting {
+			// pppd changes the identifier on every retransmission; the
+			// verdict is repeated with the new one (as pppd's server does).
+			if sa.lastData != nil {
+				sa.lastID = pkt.ID
+			}
 			l.resendAuthReplyLocked(pkt.ID)
 			return nil
 		}

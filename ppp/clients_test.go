@@ -361,8 +361,8 @@ func TestPAPRetransmitAndTrace(t *testing.T) {
 	h.ackServerLCP()
 	got := h.send(frame(ProtoPAP, papAuthReq, 5, appendPAPRequest(nil, "alice", "s3cret")...))
 	find(t, got, ProtoPAP, papAuthAck)
-	got = h.send(frame(ProtoPAP, papAuthReq, 5, appendPAPRequest(nil, "alice", "s3cret")...))
-	if ack := find(t, got, ProtoPAP, papAuthAck); ack.ID != 5 {
+	got = h.send(frame(ProtoPAP, papAuthReq, 6, appendPAPRequest(nil, "alice", "s3cret")...))
+	if ack := find(t, got, ProtoPAP, papAuthAck); ack.ID != 6 {
 		t.Fatalf("retransmitted Ack id %d", ack.ID)
 	}
 	if len(h.u.reqs) != 1 {
