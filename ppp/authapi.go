@@ -48,7 +48,7 @@ func (m AuthMethod) String() string {
 }
 
 // ParseAuthMethod reads a configuration name ("pap", "chap", "chap-md5",
-// "mschapv2", "ms-chapv2").
+// "mschapv2", "ms-chapv2", "eap").
 func ParseAuthMethod(s string) (AuthMethod, error) {
 	switch s {
 	case "pap", "PAP":
@@ -57,6 +57,8 @@ func ParseAuthMethod(s string) (AuthMethod, error) {
 		return AuthCHAPMD5, nil
 	case "mschapv2", "ms-chapv2", "MSCHAPv2", "MS-CHAPv2":
 		return AuthMSCHAPv2, nil
+	case "eap", "EAP":
+		return AuthEAP, nil
 	}
 	return AuthNone, fmt.Errorf("%w: %q", ErrUnknownMethod, s)
 }

@@ -16,6 +16,8 @@ import (
 
 type role uint8
 
+const controlTailroom = 64
+
 const (
 	roleServer role = iota
 	roleClient
@@ -65,7 +67,8 @@ type Config struct {
 	// FSM holds the restart timer and counters of RFC 1661 section 4.6.
 	FSM FSMConfig
 	// Headroom reserved in front of control frames for the lower layers'
-	// headers [64].
+	// headers (L2TP, UDP, ESP, IP) [128]. Control frames also carry 64
+	// bytes of spare capacity after the frame for ESP padding and ICV.
 	Headroom int
 
 	// Output transmits one frame: buf[start:] (FF 03, protocol, packet);
@@ -161,7 +164,7 @@ func (c Config) withDefaults() Config {
 	if c.Headroom < 0 {
 		c.Headroom = 0
 	} else if c.Headroom == 0 {
-		c.Headroom = 64
+		c.Headroom = 128
 	}
 	if c.Clock == nil {
 		c.Clock = clock.Real{}
@@ -338,7 +341,8 @@ func (l *link) randUint32() uint32 {
 // sendLocked frames and queues one control packet.
 func (l *link) sendLocked(p Protocol, code Code, id uint8, data []byte) {
 	hr := l.cfg.Headroom
-	buf := make([]byte, hr, hr+FrameHeaderLen+headerLen+len(data))
+	// Spare capacity after the frame lets ESP add padding and ICV in place.
+	buf := make([]byte, hr, hr+FrameHeaderLen+headerLen+len(data)+controlTailroom)
 	buf = append(buf, 0xFF, 0x03, byte(p>>8), byte(p))
 	buf = AppendPacket(buf, code, id, data)
 	l.traceLocked("sent", p, buf[hr+FrameHeaderLen:])
