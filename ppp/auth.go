@@ -312,7 +312,11 @@ func (l *link) serverAuthResultLocked(gen uint64, req *AuthRequest, res AuthResu
 		}
 		var c [16]byte
 		_, _ = io.ReadFull(l.cfg.Rand, c[:])
-		data = []byte(MSCHAPv2Failure(c[:], msg))
+		code := res.MSCHAPError
+		if code == 0 {
+			code = 691
+		}
+		data = []byte(MSCHAPv2FailureCode(code, c[:], msg))
 		sa.lastProto, sa.lastCode = ProtoCHAP, chapFailure
 	default:
 		msg := res.Message

@@ -148,6 +148,13 @@ type AuthResult struct {
 	// AuthenticatorResponse is MS-CHAPv2's "S=<40 hex digits>", required
 	// when Accept is true for MS-CHAPv2.
 	AuthenticatorResponse string
+	// MSCHAPError is the Windows error code for an MS-CHAPv2 Failure's E=
+	// field (647 account disabled, ...); zero means 691 (authentication
+	// failure).
+	MSCHAPError int
+	// Pool names the address pool to allocate from (RADIUS Framed-Pool);
+	// empty means the default. The AddressProvider reads it.
+	Pool string
 	// Address is a static address for the user (RADIUS Framed-IP-Address or
 	// the users file); the AddressProvider decides what to do with it.
 	Address netip.Addr

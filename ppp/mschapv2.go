@@ -5,6 +5,7 @@ import (
 	"crypto/sha1"
 	"crypto/subtle"
 	"encoding/hex"
+	"strconv"
 	"strings"
 	"unicode/utf16"
 
@@ -111,7 +112,14 @@ func VerifyCHAPMD5(id uint8, secret, challenge, response []byte) bool {
 // MSCHAPv2Failure formats the Failure message Windows understands (RFC 2759
 // section 6): E=691 makes it show error 691; R=0 forbids a retry.
 func MSCHAPv2Failure(challenge []byte, msg string) string {
-	return "E=691 R=0 C=" + strings.ToUpper(hex.EncodeToString(challenge)) + " V=3 M=" + msg
+	return MSCHAPv2FailureCode(691, challenge, msg)
+}
+
+// MSCHAPv2FailureCode is MSCHAPv2Failure with another Windows error code
+// (646 restricted hours, 647 account disabled, 648 password expired, 649 no
+// dial-in permission).
+func MSCHAPv2FailureCode(code int, challenge []byte, msg string) string {
+	return "E=" + strconv.Itoa(code) + " R=0 C=" + strings.ToUpper(hex.EncodeToString(challenge)) + " V=3 M=" + msg
 }
 
 // MSCHAPv2Success formats the Success message (RFC 2759 section 5).

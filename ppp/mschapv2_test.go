@@ -116,6 +116,9 @@ func TestMSCHAPv2Messages(t *testing.T) {
 	if got := MSCHAPv2Failure(c, "bad"); got != "E=691 R=0 C=0123456789ABCDEF0123456789ABCDEF V=3 M=bad" {
 		t.Fatal(got)
 	}
+	if got := MSCHAPv2FailureCode(647, c[:2], "disabled"); got != "E=647 R=0 C=0123 V=3 M=disabled" {
+		t.Fatal(got)
+	}
 	if got := MSCHAPv2Success(rfc2759Example.authResp, "ok"); got != rfc2759Example.authResp+" M=ok" {
 		t.Fatal(got)
 	}
