@@ -298,3 +298,33 @@ func TestCloseStopsTimers(t *testing.T) {
 		t.Errorf("after Close: %s/%s %v", res.Outcome, res.Reason, err)
 	}
 }
+
+// A refresh that brings someone else's CRL does not wash out a revocation
+// the issuer's previous CRL proved; the issuer's next CRL does decide.
+func TestForgedReplacementKeepsRevocation(t *testing.T) {
+	p := newPKI(t)
+	leaf := p.leaf(p.root, "forged-refresh", p.url("/f.crl"))
+	p.dp.Set("/f.crl", p.crl(p.root, crltest.CRLOptions{ThisUpdate: t0, NextUpdate: t0.Add(time.Hour),
+		Revoked: []crltest.Revoked{crltest.Revoke(leaf, t0, int(ReasonCodeCertificateHold))}}))
+	c := p.checker(ModeRevokedOnly, nil)
+	expect(t, "listed", verify(t, c, leaf), Reject, ReasonRevoked)
+
+	p.dp.Set("/f.crl", p.crl(p.other, crltest.CRLOptions{ThisUpdate: t0.Add(45 * time.Minute), NextUpdate: t0.Add(2 * time.Hour)}))
+	p.clk.Advance(49 * time.Minute)
+	if h := p.dp.Hits("/f.crl"); h != 2 {
+		t.Fatalf("%d fetches, want the refresh", h)
+	}
+	res := verify(t, c, leaf)
+	expect(t, "after a foreign CRL replaced it", res, Reject, ReasonRevoked)
+	if res.Revocation.ReasonCode != ReasonCodeCertificateHold {
+		t.Errorf("revocation %+v", res.Revocation)
+	}
+
+	// The issuer releases the hold in its next CRL.
+	p.dp.Set("/f.crl", p.crl(p.root, crltest.CRLOptions{ThisUpdate: t0.Add(90 * time.Minute), NextUpdate: t0.Add(3 * time.Hour)}))
+	p.clk.Advance(time.Hour) // refresh of the foreign CRL is due at 45+0.8*75 = 105 min
+	if h := p.dp.Hits("/f.crl"); h != 3 {
+		t.Fatalf("%d fetches, want 3", h)
+	}
+	expect(t, "after the issuer's next CRL", verify(t, c, leaf), Accept, ReasonOK)
+}

@@ -29,6 +29,14 @@ const (
 // URLs come from certificates, and a chain has few certificates.
 const maxDPsPerCert = 4
 
+// maxSentIntermediates bounds the CA certificates a peer may send, and
+// maxChains the chains checked for revocation (cross-signed CAs can make
+// several).
+const (
+	maxSentIntermediates = 8
+	maxChains            = 4
+)
+
 // Config configures a Checker.
 type Config struct {
 	// Mode is strong_crl_check. The zero value is mode 0 (no revocation
@@ -304,6 +312,9 @@ func (c *Checker) verify(ctx context.Context, leaf *x509.Certificate, intermedia
 	for _, ic := range c.inter {
 		pool.AddCert(ic)
 	}
+	if len(intermediates) > maxSentIntermediates {
+		intermediates = intermediates[:maxSentIntermediates]
+	}
 	for _, ic := range intermediates {
 		if ic != nil {
 			pool.AddCert(ic)
@@ -326,6 +337,9 @@ func (c *Checker) verify(ctx context.Context, leaf *x509.Certificate, intermedia
 	if c.mode == ModeOff {
 		res.Chain, res.Outcome, res.Reason = chains[0], Accept, ReasonOK
 		return res
+	}
+	if len(chains) > maxChains {
+		chains = chains[:maxChains]
 	}
 	var first *Result
 	for _, chain := range chains {
@@ -492,15 +506,17 @@ func (c *Checker) checkCert(cert, issuer *x509.Certificate, got map[string]fetch
 		}
 		cc.Problems = append(cc.Problems, problem)
 	}
-	consider := func(crl *CRL) {
+	consider := func(crl *CRL) bool {
 		switch s := crl.IssuedBy(issuer); s {
 		case SituationIssuerCRL, SituationDeltaOnly:
 			good = append(good, candidate{crl, s})
+			return true
 		case SituationIssuerMismatch:
 			fail(s, fmt.Sprintf("%s: issued by %q, not %q", crl.Source, crl.List.Issuer, issuer.Subject))
 		default:
 			fail(s, fmt.Sprintf("%s: signature does not verify with the key of %q", crl.Source, issuer.Subject))
 		}
+		return false
 	}
 	for _, crl := range c.crls {
 		// Configured CRLs of other issuers are simply not this
@@ -514,8 +530,13 @@ func (c *Checker) checkCert(cert, issuer *x509.Certificate, got map[string]fetch
 		if !ok {
 			continue // beyond maxDPsPerCert
 		}
+		// The newest CRL of the URL decides; the previous one (that had
+		// verified) only stands in when the newest is not the issuer's, so
+		// a forged or misplaced replacement cannot hide a revocation.
 		for _, crl := range r.crls {
-			consider(crl)
+			if consider(crl) {
+				break
+			}
 		}
 		if r.err != nil && len(r.crls) == 0 {
 			switch {

@@ -103,7 +103,23 @@ func (c *CRL) Lookup(serial *big.Int) (x509.RevocationListEntry, bool) {
 	if serial == nil {
 		return x509.RevocationListEntry{}, false
 	}
-	i, ok := c.bySerial[serialKey(serial)]
+	// Build the key on the stack: the map lookup with string(b) does not
+	// allocate.
+	var buf [64]byte
+	n := (serial.BitLen() + 7) / 8
+	var i int
+	var ok bool
+	switch {
+	case n >= len(buf):
+		i, ok = c.bySerial[serialKey(serial)]
+	case serial.Sign() < 0:
+		buf[0] = '-'
+		serial.FillBytes(buf[1 : 1+n])
+		i, ok = c.bySerial[string(buf[:1+n])]
+	default:
+		serial.FillBytes(buf[:n])
+		i, ok = c.bySerial[string(buf[:n])]
+	}
 	if !ok {
 		return x509.RevocationListEntry{}, false
 	}

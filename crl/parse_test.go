@@ -142,3 +142,23 @@ func FuzzParseCertificates(f *testing.F) {
 		}
 	})
 }
+
+// Negative and very long serials (seen from broken CAs) are found too, and
+// are not confused with their absolute values.
+func TestLookupOddSerials(t *testing.T) {
+	ca := must(crltest.NewRoot("Odd CA", crltest.Options{NotBefore: t0.AddDate(-1, 0, 0)}))
+	long := new(big.Int).Lsh(big.NewInt(1), 600)
+	der, err := ca.CRL(crltest.CRLOptions{ThisUpdate: t0, Revoked: []crltest.Revoked{{Serial: big.NewInt(-5), Time: t0}, {Serial: long, Time: t0}}})
+	if err != nil {
+		t.Skipf("crypto/x509 refuses such serials: %v", err)
+	}
+	c := must(ParseCRL(der, "odd"))
+	for _, tc := range []struct {
+		n    *big.Int
+		want bool
+	}{{big.NewInt(-5), true}, {big.NewInt(5), false}, {long, true}, {new(big.Int).Neg(long), false}} {
+		if _, ok := c.Lookup(tc.n); ok != tc.want {
+			t.Errorf("Lookup(%v) = %v, want %v", tc.n, ok, tc.want)
+		}
+	}
+}
