@@ -70,6 +70,9 @@ type Config struct {
 	// retransmissions (defaults 2 s and 5).
 	RetransmitInterval time.Duration
 	RetransmitTries    int
+	// Signatures enables certificate authentication (not implemented yet;
+	// see SignatureAuth). Nil: pre-shared keys only.
+	Signatures SignatureAuth
 	// Rand supplies cookies, nonces, SPIs and DH keys (crypto/rand when
 	// nil).
 	Rand io.Reader

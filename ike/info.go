@@ -170,6 +170,11 @@ func (e *Engine) dpdTick(sa *ikeSA) {
 		e.removeSALocked(sa, ReasonDeadPeer, false)
 		return
 	}
+	if sa.dpdOutstanding == 0 && e.clock.Now().Sub(sa.lastSeen) < e.cfg.DPDInterval {
+		// Heard from recently: no probe needed yet (RFC 3706 section 5.4).
+		sa.dpdTimer.Reset(e.cfg.DPDInterval - e.clock.Now().Sub(sa.lastSeen))
+		return
+	}
 	if sa.dpdSeq == 0 {
 		sa.dpdSeq = binary.BigEndian.Uint32(e.random(4)) & 0x7fffffff
 	}
