@@ -72,8 +72,8 @@ type Config struct {
 	// long (DefaultIdleTimeout when zero).
 	IdleTimeout time.Duration
 	// HTTPClient reads http(s) distribution points. When nil, a client with
-	// its own transport, no proxy and at most 3 redirects is used; the
-	// timeout is always FetchTimeout on Clock.
+	// its own transport, no proxy and at most 3 redirects is used. The
+	// timeout is FetchTimeout on Clock either way.
 	HTTPClient *http.Client
 	// Clock tells the time for certificate and CRL validity and runs the
 	// fetch timeout and refresh timers (clock.Real{} when nil).
@@ -135,6 +135,10 @@ func New(cfg Config) (*Checker, error) {
 	client := cfg.HTTPClient
 	if client == nil {
 		client = &http.Client{
+			// FetchTimeout runs on Clock; this wall-clock bound is only a
+			// safety net for a fake clock that nobody advances (a refresh
+			// runs inside Fake.Advance).
+			Timeout:   2*orDefault(cfg.FetchTimeout, DefaultFetchTimeout) + time.Second,
 			Transport: &http.Transport{MaxIdleConnsPerHost: 2, IdleConnTimeout: 90 * time.Second},
 			CheckRedirect: func(req *http.Request, via []*http.Request) error {
 				if len(via) >= 3 {

@@ -1,9 +1,12 @@
 package crl
 
 import (
+	"bytes"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/asn1"
 	"fmt"
+	"net"
 	"strings"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -122,6 +125,77 @@ func (id Identities) MatchUser(user string) bool {
 	}
 	for _, u := range id.UPNs {
 		if at := strings.LastIndexByte(u, '@'); at > 0 && strings.EqualFold(u[:at], name) {
+			return true
+		}
+	}
+	return false
+}
+
+// The checks of the IKE ID payload against the peer's certificate (RFC
+// 4945 3.1). The IKE engine maps its ID types onto them: ID_DER_ASN1_DN to
+// MatchesDN, ID_FQDN to MatchesFQDN, ID_USER_FQDN to MatchesUserFQDN,
+// ID_IPV4_ADDR/ID_IPV6_ADDR to MatchesIP. Note that Windows sends its
+// private address as ID_IPV4_ADDR behind NAT, so policy should prefer the
+// DN.
+
+// MatchesDN reports whether der, a DER-encoded distinguished name (the body
+// of an ID_DER_ASN1_DN payload), is the certificate's subject (RFC 4945
+// 3.1.5): the same encoding, or the same name once parsed.
+func MatchesDN(cert *x509.Certificate, der []byte) bool {
+	if bytes.Equal(cert.RawSubject, der) {
+		return true
+	}
+	var rdns pkix.RDNSequence
+	rest, err := asn1.Unmarshal(der, &rdns)
+	if err != nil || len(rest) != 0 || len(rdns) == 0 {
+		return false
+	}
+	var n pkix.Name
+	n.FillFromRDNSequence(&rdns)
+	return n.String() == cert.Subject.String()
+}
+
+// MatchesFQDN reports whether name (ID_FQDN) is a dNSName of the
+// certificate's subjectAltName (RFC 4945 3.1.2), ignoring case and a
+// trailing dot.
+func MatchesFQDN(cert *x509.Certificate, name string) bool {
+	name = strings.TrimSuffix(name, ".")
+	if name == "" {
+		return false
+	}
+	for _, d := range cert.DNSNames {
+		if strings.EqualFold(strings.TrimSuffix(d, "."), name) {
+			return true
+		}
+	}
+	return false
+}
+
+// MatchesUserFQDN reports whether addr (ID_USER_FQDN) is an rfc822Name of
+// the certificate's subjectAltName (RFC 4945 3.1.3) or, as older CAs write
+// it, the subject's emailAddress; case is ignored.
+func MatchesUserFQDN(cert *x509.Certificate, addr string) bool {
+	if addr == "" {
+		return false
+	}
+	for _, e := range cert.EmailAddresses {
+		if strings.EqualFold(e, addr) {
+			return true
+		}
+	}
+	for _, atv := range cert.Subject.Names {
+		if s, ok := atv.Value.(string); ok && atv.Type.Equal(oidEmailAddress) && strings.EqualFold(s, addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// MatchesIP reports whether ip (ID_IPV4_ADDR or ID_IPV6_ADDR) is an
+// iPAddress of the certificate's subjectAltName (RFC 4945 3.1.1).
+func MatchesIP(cert *x509.Certificate, ip net.IP) bool {
+	for _, a := range cert.IPAddresses {
+		if a.Equal(ip) {
 			return true
 		}
 	}

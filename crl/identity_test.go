@@ -2,6 +2,7 @@ package crl
 
 import (
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"net"
 	"slices"
 	"testing"
@@ -77,4 +78,38 @@ func FuzzParseUPNs(f *testing.F) {
 			t.Fatal("names returned with an error")
 		}
 	})
+}
+
+func TestIDPayloadMatches(t *testing.T) {
+	ca := must(crltest.NewRoot("ID CA", crltest.Options{NotBefore: t0.AddDate(-1, 0, 0)}))
+	leaf := must(ca.Leaf("vpn-user", crltest.Options{NotBefore: t0, Organization: "Example",
+		DNSNames: []string{"host.example.org"}, EmailAddresses: []string{"user@example.org"},
+		IPAddresses: []net.IP{net.ParseIP("203.0.113.9")}}))
+	other := must(ca.Leaf("someone-else", crltest.Options{NotBefore: t0}))
+	if !MatchesDN(leaf.Cert, leaf.Cert.RawSubject) || MatchesDN(leaf.Cert, other.Cert.RawSubject) {
+		t.Error("MatchesDN on raw subjects")
+	}
+	// The same name re-encoded (UTF8String instead of PrintableString).
+	reenc, err := asn1.Marshal(pkix.RDNSequence{
+		{{Type: asn1.ObjectIdentifier{2, 5, 4, 10}, Value: asn1.RawValue{Tag: asn1.TagUTF8String, Bytes: []byte("Example")}}},
+		{{Type: asn1.ObjectIdentifier{2, 5, 4, 3}, Value: asn1.RawValue{Tag: asn1.TagUTF8String, Bytes: []byte("vpn-user")}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !MatchesDN(leaf.Cert, reenc) {
+		t.Errorf("MatchesDN does not see through the encoding: %x vs %x", reenc, leaf.Cert.RawSubject)
+	}
+	if MatchesDN(leaf.Cert, []byte{0x30, 0x00}) || MatchesDN(leaf.Cert, []byte("junk")) {
+		t.Error("MatchesDN accepted an empty or malformed DN")
+	}
+	if !MatchesFQDN(leaf.Cert, "HOST.example.org.") || MatchesFQDN(leaf.Cert, "other.example.org") || MatchesFQDN(leaf.Cert, "") {
+		t.Error("MatchesFQDN")
+	}
+	if !MatchesUserFQDN(leaf.Cert, "User@Example.org") || MatchesUserFQDN(leaf.Cert, "other@example.org") {
+		t.Error("MatchesUserFQDN")
+	}
+	if !MatchesIP(leaf.Cert, net.ParseIP("203.0.113.9").To4()) || MatchesIP(leaf.Cert, net.ParseIP("203.0.113.10")) {
+		t.Error("MatchesIP")
+	}
 }
