@@ -345,6 +345,7 @@ type Automaton struct {
 	buf       []byte
 
 	timerFired bool
+	seenReply  bool
 	busy       bool
 	queued     []Event
 
@@ -393,19 +394,20 @@ func (a *Automaton) Input(p Packet, raw []byte) bool {
 			a.event(EvRCA) // answered with Terminate-Ack
 			return true
 		}
-		if p.ID != a.reqID || !a.expectingReply() {
-			return true
+		if p.ID != a.reqID || a.seenReply || !a.expectingReply() {
+			return true // stale, foreign or duplicate
 		}
 		if checkOptions(p.Data) != nil || !a.h.ReceiveAck(p.Data) {
 			return true
 		}
+		a.seenReply = true
 		a.event(EvRCA)
 	case CodeConfNak, CodeConfRej:
 		if a.state == StateClosed || a.state == StateStopped {
 			a.event(EvRCN)
 			return true
 		}
-		if p.ID != a.reqID || !a.expectingReply() || checkOptions(p.Data) != nil {
+		if p.ID != a.reqID || a.seenReply || !a.expectingReply() || checkOptions(p.Data) != nil {
 			return true
 		}
 		var err error
@@ -417,6 +419,7 @@ func (a *Automaton) Input(p Packet, raw []byte) bool {
 		if err != nil {
 			return true
 		}
+		a.seenReply = true
 		a.event(EvRCN)
 	case CodeTermReq:
 		a.event(EvRTR)
@@ -590,6 +593,9 @@ func (a *Automaton) sendConfReq(prev State) {
 		a.reqID = a.newID()
 	}
 	a.buf = a.h.AppendRequest(a.buf[:0])
+	// One reply per transmission: a duplicated Ack (or Nak) of a request
+	// already answered must not renegotiate an open link (pppd's seen_ack).
+	a.seenReply = false
 	a.restart--
 	a.send(CodeConfReq, a.reqID, a.buf)
 	a.startTimer()

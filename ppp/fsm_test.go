@@ -326,3 +326,42 @@ func TestAutomatonIgnoresStaleAndForeignReplies(t *testing.T) {
 		t.Fatalf("answered a malformed request: %v", p.log[before:])
 	}
 }
+
+func TestAutomatonDuplicateAckDoesNotRenegotiate(t *testing.T) {
+	clk := clock.NewFake(t0)
+	a, p := newProbe(clk)
+	a.Open()
+	a.Up()
+	ack := AppendPacket(nil, CodeConfAck, a.reqID, []byte{1, 4, 5, 0xdc})
+	pk, _ := ParsePacket(ack)
+	a.Input(pk, ack)
+	req := AppendPacket(nil, CodeConfReq, 9, []byte{1, 4, 5, 0xdc})
+	rp, _ := ParsePacket(req)
+	a.Input(rp, req)
+	if a.State() != StateOpened {
+		t.Fatalf("state %s", a.State())
+	}
+	before := len(p.log)
+	a.Input(pk, ack) // the same Ack again
+	if a.State() != StateOpened || len(p.log) != before {
+		t.Fatalf("duplicate Ack: state %s, actions %v", a.State(), p.log[before:])
+	}
+	// In Ack-Rcvd a retransmitted request may be acknowledged again.
+	a, _ = newProbe(clk)
+	a.Open()
+	a.Up()
+	pk, _ = ParsePacket(AppendPacket(nil, CodeConfAck, a.reqID, []byte{1, 4, 5, 0xdc}))
+	a.Input(pk, nil)
+	if a.State() != StateAckRcvd {
+		t.Fatalf("state %s", a.State())
+	}
+	clk.Advance(a.cfg.RestartTimer) // TO+: scr with the same identifier
+	if a.State() != StateReqSent {
+		t.Fatalf("state %s after timeout", a.State())
+	}
+	pk, _ = ParsePacket(AppendPacket(nil, CodeConfAck, a.reqID, []byte{1, 4, 5, 0xdc}))
+	a.Input(pk, nil)
+	if a.State() != StateAckRcvd {
+		t.Fatalf("Ack of the retransmission ignored: %s", a.State())
+	}
+}
