@@ -1,7 +1,6 @@
 package lab
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
 	_ "embed"
@@ -201,70 +200,90 @@ func MirrorLines() []string {
 }
 
 // hostMirrors finds the URIs serving bookworm and bookworm-security in
-// /etc/apt/sources.list and sources.list.d (one-line and deb822 formats).
+// /etc/apt/sources.list and sources.list.d.
 func hostMirrors() (main, security string) {
 	files := []string{"/etc/apt/sources.list"}
 	more, _ := filepath.Glob("/etc/apt/sources.list.d/*")
 	files = append(files, more...)
-	note := func(uri string, suites []string) {
-		for _, s := range suites {
-			switch s {
-			case "bookworm":
-				if main == "" {
-					main = uri
-				}
-			case "bookworm-security":
-				if security == "" {
-					security = uri
-				}
-			}
-		}
-	}
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			continue
 		}
-		if strings.HasSuffix(f, ".sources") {
-			for _, stanza := range strings.Split(string(data), "\n\n") {
-				var uris, suites []string
-				for _, line := range strings.Split(stanza, "\n") {
-					k, v, ok := strings.Cut(line, ":")
-					if !ok || strings.HasPrefix(strings.TrimSpace(line), "#") {
-						continue
-					}
-					switch strings.ToLower(strings.TrimSpace(k)) {
-					case "uris":
-						uris = strings.Fields(v)
-					case "suites":
-						suites = strings.Fields(v)
-					}
+		for _, src := range parseSources(f, string(data)) {
+			for _, suite := range src.suites {
+				switch {
+				case suite == "bookworm" && main == "":
+					main = src.uri
+				case suite == "bookworm-security" && security == "":
+					security = src.uri
 				}
-				for _, u := range uris {
-					note(u, suites)
-				}
-			}
-			continue
-		}
-		sc := bufio.NewScanner(strings.NewReader(string(data)))
-		for sc.Scan() {
-			f := strings.Fields(sc.Text())
-			if len(f) < 3 || f[0] != "deb" {
-				continue
-			}
-			i := 1
-			if strings.HasPrefix(f[1], "[") { // options
-				for i < len(f) && !strings.HasSuffix(f[i], "]") {
-					i++
-				}
-				i++
-			}
-			if i+1 < len(f) {
-				note(f[i], []string{f[i+1]})
 			}
 		}
 	}
 	return main, security
+}
+
+// aptSource is one URI with its suites from an apt sources file.
+type aptSource struct {
+	uri    string
+	suites []string
+}
+
+// parseSources reads "deb" entries of an apt sources file: deb822 stanzas
+// when the name ends in .sources, one-line entries otherwise.
+func parseSources(name, data string) []aptSource {
+	var out []aptSource
+	if strings.HasSuffix(name, ".sources") {
+		for _, stanza := range strings.Split(data, "\n\n") {
+			var uris, suites []string
+			deb := true
+			for _, line := range strings.Split(stanza, "\n") {
+				if strings.HasPrefix(strings.TrimSpace(line), "#") {
+					continue
+				}
+				k, v, ok := strings.Cut(line, ":")
+				if !ok {
+					continue
+				}
+				switch strings.ToLower(strings.TrimSpace(k)) {
+				case "uris":
+					uris = strings.Fields(v)
+				case "suites":
+					suites = strings.Fields(v)
+				case "types":
+					deb = false
+					for _, t := range strings.Fields(v) {
+						deb = deb || t == "deb"
+					}
+				}
+			}
+			if !deb {
+				continue
+			}
+			for _, u := range uris {
+				out = append(out, aptSource{uri: u, suites: suites})
+			}
+		}
+		return out
+	}
+	for _, line := range strings.Split(data, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 3 || f[0] != "deb" {
+			continue
+		}
+		i := 1
+		if strings.HasPrefix(f[1], "[") { // [options]
+			for i < len(f) && !strings.HasSuffix(f[i], "]") {
+				i++
+			}
+			i++
+		}
+		if i+1 < len(f) {
+			out = append(out, aptSource{uri: f[i], suites: []string{f[i+1]}})
+		}
+	}
+	return out
 }
 
 // tailFile returns the last n lines of a file.
