@@ -12,7 +12,9 @@ import (
 // events prints what a server would act on.
 type events struct{ name string }
 
-func (e events) LinkUp(i ppp.LinkInfo) { fmt.Printf("%s: LCP up, peer MRU %d, auth %s\n", e.name, i.PeerMRU, i.Auth) }
+func (e events) LinkUp(i ppp.LinkInfo) {
+	fmt.Printf("%s: LCP up, peer MRU %d, auth %s\n", e.name, i.PeerMRU, i.Auth)
+}
 func (e events) AuthDone(m ppp.AuthMethod, user string, r *ppp.AuthResult) {
 	fmt.Printf("%s: %s user %q accepted=%v\n", e.name, m, user, r.Accept)
 }
