@@ -593,7 +593,7 @@ func TestTrace(t *testing.T) {
 	out := buf.String()
 	for _, want := range []string{
 		"RECEIVED <<< ISAKMP OAK MM (SA, VID)",
-		"SENDING >>> ISAKMP OAK MM (SA, VID, VID)",
+		"SENDING >>> ISAKMP OAK MM (SA, VID, VID, VID)",
 		"RECEIVED <<< ISAKMP OAK QM *(HASH, SA, NON, ID, ID)",
 		"SENDING >>> ISAKMP OAK QM *(HASH, SA, NON, ID, ID)",
 		"phase-1 chosen", "phase-2 established", "spi_in=",

@@ -145,7 +145,7 @@ func (e *Engine) initiatorMM2Locked2(sa *ikeSA, pkt []byte) error {
 	if !ok {
 		return fmt.Errorf("%w: message 2 without SA", ErrMalformed)
 	}
-	_, offers, err := phase1Offers(sap)
+	offers, err := phase1Offers(sap)
 	if err != nil || len(offers) != 1 || offers[0].Problem != "" {
 		return fmt.Errorf("%w: message 2 must choose one transform", ErrMalformed)
 	}

@@ -20,16 +20,13 @@ import (
 //	                         <--  HDR*, IDir, HASH_R  (MM6)
 
 // vendor IDs we send. NAT-T is answered in the variant the peer chose.
-func ourVendorIDs(natt isakmp.VendorID, frag bool) []isakmp.Payload {
+func ourVendorIDs(natt isakmp.VendorID) []isakmp.Payload {
 	var p []isakmp.Payload
 	if natt != isakmp.VendorUnknown {
 		p = append(p, &isakmp.VendorIDPayload{Data: natt.Bytes()})
 	}
-	p = append(p, &isakmp.VendorIDPayload{Data: isakmp.VendorDPD.Bytes()})
-	if frag {
-		p = append(p, &isakmp.VendorIDPayload{Data: isakmp.VendorFragmentation.Bytes()})
-	}
-	return p
+	return append(p, &isakmp.VendorIDPayload{Data: isakmp.VendorDPD.Bytes()},
+		&isakmp.VendorIDPayload{Data: isakmp.VendorFragmentation.Bytes()})
 }
 
 // peerCaps reads the peer's vendor IDs: the best NAT-T variant (RFC 3947,
@@ -54,22 +51,28 @@ func peerCaps(payloads []isakmp.Payload) (natt isakmp.VendorID, dpd, frag, ic bo
 	return natt, dpd, frag, ic
 }
 
-// phase1Offers turns the initiator's SA payload into offers. Main Mode has
-// exactly one ISAKMP proposal (RFC 2409 section 5).
-func phase1Offers(sa *isakmp.SA) (uint8, []Phase1Offer, error) {
-	if sa.DOI != isakmp.DOIIPsec || len(sa.Proposals) != 1 || sa.Proposals[0].Protocol != isakmp.ProtoISAKMP {
-		return 0, nil, fmt.Errorf("%w: phase-1 SA needs one ISAKMP proposal in the IPsec DOI", ErrMalformed)
+// phase1Offers turns the initiator's SA payload into offers. Main Mode
+// has one ISAKMP proposal (RFC 2409 section 5); a peer that sends several
+// gets them flattened, each offer remembering its proposal number.
+func phase1Offers(sa *isakmp.SA) ([]Phase1Offer, error) {
+	if sa.DOI != isakmp.DOIIPsec || len(sa.Proposals) == 0 {
+		return nil, fmt.Errorf("%w: phase-1 SA needs an ISAKMP proposal in the IPsec DOI", ErrMalformed)
 	}
-	p := sa.Proposals[0]
 	var offers []Phase1Offer
-	for _, t := range p.Transforms {
-		o := decodePhase1Transform(t.Number, t.Attributes)
-		if isakmp.IKETransformID(t.ID) != isakmp.KeyIKE {
-			o.Problem = "transform " + isakmp.IKETransformID(t.ID).String()
+	for _, p := range sa.Proposals {
+		if p.Protocol != isakmp.ProtoISAKMP {
+			return nil, fmt.Errorf("%w: phase-1 proposal for %v", ErrMalformed, p.Protocol)
 		}
-		offers = append(offers, o)
+		for _, t := range p.Transforms {
+			o := decodePhase1Transform(t.Number, t.Attributes)
+			o.ProposalNum = p.Number
+			if isakmp.IKETransformID(t.ID) != isakmp.KeyIKE {
+				o.Problem = "transform " + isakmp.IKETransformID(t.ID).String()
+			}
+			offers = append(offers, o)
+		}
 	}
-	return p.Number, offers, nil
+	return offers, nil
 }
 
 // responderMM1Locked handles a Main Mode message 1: choose a proposal and
@@ -103,7 +106,7 @@ func (e *Engine) responderMM1Locked(pkt []byte, h isakmp.Header, body []byte, lo
 		policy: e.policyFor(src), keyIndex: -1,
 	}
 	e.traceMsgLocked(sa, false, &m.Header, m.Payloads, remote)
-	propNum, offers, err := phase1Offers(sap)
+	offers, err := phase1Offers(sap)
 	if err != nil {
 		return err
 	}
@@ -128,10 +131,10 @@ func (e *Engine) responderMM1Locked(pkt []byte, h isakmp.Header, body []byte, lo
 	e.traceLocked(sa, "phase-1 chosen", remote, "suite", sa.suite.String(), "lifetime", sa.lifetime.String(), "natt", sa.natt.String())
 
 	reply := []isakmp.Payload{&isakmp.SA{DOI: isakmp.DOIIPsec, Situation: isakmp.SituationIdentityOnly, Proposals: []isakmp.Proposal{{
-		Number: propNum, Protocol: isakmp.ProtoISAKMP,
+		Number: choice.Offer.ProposalNum, Protocol: isakmp.ProtoISAKMP,
 		Transforms: []isakmp.Transform{{Number: choice.Offer.TransformNum, ID: uint8(isakmp.KeyIKE), Attributes: choice.Offer.Raw}},
 	}}}}
-	reply = append(reply, ourVendorIDs(sa.natt, sa.frag)...)
+	reply = append(reply, ourVendorIDs(sa.natt)...)
 	rh := sa.header(isakmp.ExchangeMainMode, 0)
 	out := &isakmp.Message{Header: rh}
 	out.Payloads = reply

@@ -112,3 +112,96 @@ func TestKeepaliveIgnored(t *testing.T) {
 		t.Error("keepalive counted or answered")
 	}
 }
+
+// A Windows 10-shaped message 1 (CLIENTS.md): ECP384 and ECP256 first,
+// lifetimes as 4-byte TLVs, MS vendor IDs, the fragmentation VID without
+// capability bytes and several NAT-T VIDs.
+func TestWindowsShapedMessage1(t *testing.T) {
+	p := newPair(t, pskCfg("windows key"), false)
+	tr := func(n uint8, enc CipherAlg, bits int, h HashAlg, g Group) isakmp.Transform {
+		return isakmp.Transform{Number: n, ID: uint8(isakmp.KeyIKE), Attributes: []isakmp.Attribute{
+			isakmp.BasicAttr(isakmp.OakleyEncryption, uint16(enc)),
+			isakmp.BasicAttr(isakmp.OakleyKeyLength, uint16(bits)),
+			isakmp.BasicAttr(isakmp.OakleyHash, uint16(h)),
+			isakmp.BasicAttr(isakmp.OakleyGroup, uint16(g)),
+			isakmp.BasicAttr(isakmp.OakleyAuthMethod, uint16(isakmp.AuthPSK)),
+			isakmp.BasicAttr(isakmp.OakleyLifeType, uint16(isakmp.LifeSeconds)),
+			isakmp.NumAttrTLV(isakmp.OakleyLifeDuration, 28800),
+		}}
+	}
+	sa := &isakmp.SA{DOI: isakmp.DOIIPsec, Situation: isakmp.SituationIdentityOnly, Proposals: []isakmp.Proposal{{
+		Number: 1, Protocol: isakmp.ProtoISAKMP, Transforms: []isakmp.Transform{
+			tr(1, CipherAESCBC, 256, HashSHA1, GroupECP384),
+			tr(2, CipherAESCBC, 128, HashSHA1, GroupECP256),
+			tr(3, CipherAESCBC, 256, HashSHA1, GroupMODP2048),
+			tr(4, Cipher3DES, 0, HashSHA1, GroupMODP2048),
+		}}}}
+	vids := []isakmp.VendorID{isakmp.VendorMSNT5, isakmp.VendorRFC3947, isakmp.VendorNATTDraft02N, isakmp.VendorFragmentation,
+		isakmp.VendorMSNegotiationDiscovery, isakmp.VendorMSInitialContact}
+	payloads := []isakmp.Payload{sa}
+	for _, v := range vids {
+		b := v.Bytes()
+		if v == isakmp.VendorMSNT5 {
+			b = append(b, 0, 0, 0, 9)
+		}
+		if v == isakmp.VendorFragmentation {
+			b = b[:16]
+		}
+		payloads = append(payloads, &isakmp.VendorIDPayload{Data: b})
+	}
+	m := &isakmp.Message{Header: isakmp.Header{InitiatorCookie: isakmp.Cookie{1, 2, 3, 4, 5, 6, 7, 8}, Exchange: isakmp.ExchangeMainMode}, Body: isakmp.Body{Payloads: payloads}}
+	pkt, err := m.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.srv.HandlePacket(pkt, netip.AddrPortFrom(serverAddr, 500), netip.AddrPortFrom(clientAddr, 500)); err != nil {
+		t.Fatal(err)
+	}
+	if len(p.net.q) != 1 {
+		t.Fatalf("%d replies", len(p.net.q))
+	}
+	reply, err := isakmp.Parse(p.net.q[0].pkt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsa, _ := isakmp.Find[*isakmp.SA](reply.Payloads)
+	if len(rsa.Proposals) != 1 || len(rsa.Proposals[0].Transforms) != 1 || rsa.Proposals[0].Transforms[0].Number != 1 {
+		t.Fatalf("reply SA %+v", rsa)
+	}
+	// The transform is echoed as received (Windows checks the attributes).
+	if got := rsa.Proposals[0].Transforms[0].Attributes; len(got) != 7 || got[6].Basic {
+		t.Errorf("echoed attributes %+v", got)
+	}
+	var kinds []isakmp.VendorID
+	for _, v := range isakmp.FindAll[*isakmp.VendorIDPayload](reply.Payloads) {
+		kinds = append(kinds, v.Kind())
+	}
+	if len(kinds) != 3 || kinds[0] != isakmp.VendorRFC3947 || kinds[1] != isakmp.VendorDPD || kinds[2] != isakmp.VendorFragmentation {
+		t.Errorf("our vendor IDs %v", kinds)
+	}
+	info := p.srv.IKESAs()
+	if len(info) != 1 || info[0].Suite != p1(CipherAESCBC, 256, HashSHA1, GroupECP384) || info[0].NATT != isakmp.VendorRFC3947 {
+		t.Errorf("SA %+v", info)
+	}
+}
+
+// Our side of Quick Mode must be UDP/1701 (RFC 3193); the client's port
+// may be anything.
+func TestPhase2IDPortChecked(t *testing.T) {
+	p := newPair(t, pskCfg("port key"), false)
+	p.dial(t, DialConfig{PSK: []byte("port key"), L2TPPort: 40000, Phase2: Policy{}.Phase2Suites(isakmp.EncapTransport)[:1]})
+	if len(p.srvEv.p2) != 1 || p.srvEv.p2[0].ClientL2TPPort != 40000 {
+		t.Fatalf("any client port: %v %v", p.srvEv.p2, p.srvEv.p2fail)
+	}
+	idcr := isakmp.NewIDAddr(serverAddr, protoUDP, 22)
+	if err := checkIDs(isakmp.NewIDAddr(clientAddr, protoUDP, 1701), idcr); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkIDs(isakmp.NewIDAddr(clientAddr, 6, 1701), idcr); err == nil {
+		t.Error("TCP accepted")
+	}
+	sub := isakmp.NewIDSubnet(netip.MustParsePrefix("10.0.0.0/16"), 0, 0)
+	if err := checkIDs(sub, idcr); err == nil {
+		t.Error("a subnet (tunnel-mode selector) accepted")
+	}
+}

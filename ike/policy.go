@@ -14,10 +14,11 @@ type Level uint8
 // Policy levels. Each includes the one before.
 const (
 	// LevelModern (default): IKE AES-CBC-128/256 with SHA1/SHA2, DH 14, 19,
-	// 20; ESP AES-CBC-128/256 with HMAC-SHA1-96/SHA2-256-128/SHA2-512-256
+	// 20 (and the stronger 15, 16, 21); ESP AES-CBC-128/256 with HMAC-SHA1-96/SHA2-256-128/SHA2-512-256
 	// and AES-GCM-16.
 	LevelModern Level = iota
-	// LevelCompat adds 3DES, MODP1024 (group 2) and MD5 for old clients.
+	// LevelCompat adds 3DES, MODP1024 (group 2), MODP1536 (group 5) and
+	// MD5 for old clients.
 	LevelCompat
 	// LevelInsecure adds DES and MODP768 (group 1).
 	LevelInsecure
@@ -83,7 +84,7 @@ func (p Policy) maxP2() time.Duration {
 // Server preference orders, best first. Group ranks first (it bounds the
 // security of everything else), then cipher, then hash.
 var (
-	p1Groups  = []Group{GroupECP384, GroupECP256, GroupMODP2048, GroupMODP1024, GroupMODP768}
+	p1Groups  = []Group{GroupECP521, GroupECP384, GroupECP256, GroupMODP4096, GroupMODP3072, GroupMODP2048, GroupMODP1536, GroupMODP1024, GroupMODP768}
 	p1Ciphers = []struct {
 		c    CipherAlg
 		bits int
@@ -93,9 +94,9 @@ var (
 
 func groupLevel(g Group) (Level, bool) {
 	switch g {
-	case GroupMODP2048, GroupECP256, GroupECP384:
+	case GroupMODP2048, GroupMODP3072, GroupMODP4096, GroupECP256, GroupECP384, GroupECP521:
 		return LevelModern, true
-	case GroupMODP1024:
+	case GroupMODP1024, GroupMODP1536:
 		return LevelCompat, true
 	case GroupMODP768:
 		return LevelInsecure, true
@@ -170,6 +171,7 @@ func (s Phase1Suite) KeyBytes() int {
 
 // Phase1Offer is one transform of the client's phase-1 proposal.
 type Phase1Offer struct {
+	ProposalNum  uint8
 	TransformNum uint8
 	Suite        Phase1Suite
 	Lifetime     time.Duration // 0 when not given

@@ -173,10 +173,10 @@ func TestDecodePhase2Transform(t *testing.T) {
 
 func TestSuiteLists(t *testing.T) {
 	m := Policy{}.Phase1Suites()
-	if len(m) != 3*2*4 || m[0] != p1(CipherAESCBC, 256, HashSHA256, GroupECP384) {
+	if len(m) != 6*2*4 || m[0] != p1(CipherAESCBC, 256, HashSHA256, GroupECP521) {
 		t.Errorf("modern phase 1: %d suites, first %v", len(m), m[0])
 	}
-	if n := len(Policy{Level: LevelCompat}.Phase1Suites()); n != 4*3*5 {
+	if n := len(Policy{Level: LevelCompat}.Phase1Suites()); n != 8*3*5 {
 		t.Errorf("compat phase 1: %d suites", n)
 	}
 	if n := len(Policy{}.Phase2Suites(isakmp.EncapTransport)); n != 2+2*3 {

@@ -193,7 +193,10 @@ func (e *Engine) responderQM1Locked(sa *ikeSA, h isakmp.Header, body []byte, sum
 	default:
 		return fail(&Failure{Reason: ReasonInvalidID, Detail: fmt.Sprintf("%d phase-2 IDs", len(ids))})
 	}
-	if err := checkIDs(q.idci, q.idcr); err != nil {
+	if err := checkIDs(q.idci, q.idcr); err == nil && q.idcr.Port != 0 && q.idcr.Port != L2TPPort {
+		err = fmt.Errorf("our side must be UDP/%d, not port %d", L2TPPort, q.idcr.Port)
+		return fail(&Failure{Reason: ReasonInvalidID, Detail: err.Error()})
+	} else if err != nil {
 		return fail(&Failure{Reason: ReasonInvalidID, Detail: err.Error()})
 	}
 	oas := isakmp.FindAll[*isakmp.NATOA](b.Payloads)
