@@ -66,6 +66,13 @@ type Config struct {
 	// without an ACK declare it dead (default 5).
 	DPDInterval      time.Duration
 	DPDMaxUnanswered int
+	// DPDTimeout, when set, gives DPDMaxUnanswered as the number of
+	// intervals it spans (the server's dpd_timeout setting).
+	DPDTimeout time.Duration
+	// DisableFragmentation stops announcing IKE fragmentation support
+	// (fragments from peers are reassembled regardless: iOS always sends
+	// them).
+	DisableFragmentation bool
 	// RetransmitInterval and RetransmitTries drive the initiator's
 	// retransmissions (defaults 2 s and 5).
 	RetransmitInterval time.Duration
@@ -93,6 +100,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.DPDInterval == 0 {
 		c.DPDInterval = 30 * time.Second
+	}
+	if c.DPDTimeout > 0 && c.DPDInterval > 0 {
+		c.DPDMaxUnanswered = int((c.DPDTimeout + c.DPDInterval - 1) / c.DPDInterval)
 	}
 	if c.DPDMaxUnanswered <= 0 {
 		c.DPDMaxUnanswered = 5

@@ -20,13 +20,16 @@ import (
 //	                         <--  HDR*, IDir, HASH_R  (MM6)
 
 // vendor IDs we send. NAT-T is answered in the variant the peer chose.
-func ourVendorIDs(natt isakmp.VendorID) []isakmp.Payload {
+func ourVendorIDs(natt isakmp.VendorID, frag bool) []isakmp.Payload {
 	var p []isakmp.Payload
 	if natt != isakmp.VendorUnknown {
 		p = append(p, &isakmp.VendorIDPayload{Data: natt.Bytes()})
 	}
-	return append(p, &isakmp.VendorIDPayload{Data: isakmp.VendorDPD.Bytes()},
-		&isakmp.VendorIDPayload{Data: isakmp.VendorFragmentation.Bytes()})
+	p = append(p, &isakmp.VendorIDPayload{Data: isakmp.VendorDPD.Bytes()})
+	if frag {
+		p = append(p, &isakmp.VendorIDPayload{Data: isakmp.VendorFragmentation.Bytes()})
+	}
+	return p
 }
 
 // peerCaps reads the peer's vendor IDs: the best NAT-T variant (RFC 3947,
@@ -134,7 +137,7 @@ func (e *Engine) responderMM1Locked(pkt []byte, h isakmp.Header, body []byte, lo
 		Number: choice.Offer.ProposalNum, Protocol: isakmp.ProtoISAKMP,
 		Transforms: []isakmp.Transform{{Number: choice.Offer.TransformNum, ID: uint8(isakmp.KeyIKE), Attributes: choice.Offer.Raw}},
 	}}}}
-	reply = append(reply, ourVendorIDs(sa.natt)...)
+	reply = append(reply, ourVendorIDs(sa.natt, !e.cfg.DisableFragmentation)...)
 	rh := sa.header(isakmp.ExchangeMainMode, 0)
 	out := &isakmp.Message{Header: rh}
 	out.Payloads = reply
