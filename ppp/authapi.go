@@ -262,8 +262,9 @@ type LinkInfo struct {
 }
 
 // Handler receives a link's events. The event methods are called without
-// the link's lock held, one at a time and in order, and may call back into
-// the link. IP is the data path: it is called straight from Input's
+// the link's lock held, one at a time and in order, from whichever goroutine
+// caused them (Input's caller, a timer, the back end's callback), and may
+// call back into the link. IP is the data path: it is called straight from Input's
 // goroutine (possibly while an event is being delivered elsewhere), pkt is
 // valid only during the call, and it must not block.
 type Handler interface {
