@@ -93,7 +93,9 @@ type Config struct {
 	// AuthTimeout bounds the authentication phase [30 s].
 	AuthTimeout   time.Duration
 	Authenticator Authenticator
-	Addresses     AddressProvider
+	// Addresses gives the peer its address after authentication; nil means
+	// the back end's AuthResult.Address must provide it.
+	Addresses AddressProvider
 	// LocalAddr: server: our (gateway) address in IPCP; client: the
 	// address to ask for [0.0.0.0].
 	LocalAddr netip.Addr
