@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/l2tpsecd/l2tpsecd/internal/clock"
 )
@@ -380,5 +381,66 @@ func TestPAPRetransmitAndTrace(t *testing.T) {
 	h.send(frame(ProtoLCP, CodeEchoReq, 1, 0, 0, 0, 0))
 	if trace.Len() != 0 {
 		t.Fatalf("trace still on: %s", trace.String())
+	}
+}
+
+// Closing from inside This-Layer-Up (no authentication, no address) runs
+// after the transition that opened LCP: the link terminates cleanly.
+func TestCloseFromLayerUp(t *testing.T) {
+	h := newSrv(t) // no authentication
+	h.s.l.cfg.Addresses = &pool{fail: true}
+	h.send(frame(ProtoLCP, CodeConfReq, 0, unhex("05 06 2f 7c 1f 4f")...))
+	got := h.ackServerLCP()
+	find(t, got, ProtoLCP, CodeTermReq)
+	if h.s.Info().LCP != StateClosing {
+		t.Fatalf("LCP %s", h.s.Info().LCP)
+	}
+	got = h.send(frame(ProtoLCP, CodeTermAck, got[len(got)-1].pkt.ID))
+	if len(h.rec.down) != 1 || h.rec.down[0] != ReasonNoAddress {
+		t.Fatalf("down %v", h.rec.down)
+	}
+}
+
+func TestIPCPPeerOmitsAddressAndRejectsIPCP(t *testing.T) {
+	h := newSrv(t, AuthPAP)
+	h.send(frame(ProtoLCP, CodeConfReq, 0, unhex("05 06 2f 7c 1f 4f")...))
+	h.ackServerLCP()
+	got := h.send(frame(ProtoPAP, papAuthReq, 1, appendPAPRequest(nil, "alice", "s3cret")...))
+	req := find(t, got, ProtoIPCP, CodeConfReq)
+	// No address option at all: the Nak tells the peer which to use.
+	got = h.send(frame(ProtoIPCP, CodeConfReq, 1))
+	if nak := find(t, got, ProtoIPCP, CodeConfNak); !bytes.Equal(nak.Data, unhex("03 06 0a 0a 00 02")) {
+		t.Fatalf("Nak %x", nak.Data)
+	}
+	// The peer then Protocol-Rejects IPCP altogether: no network layer,
+	// the link ends.
+	rej := append([]byte{0x80, 0x21}, AppendPacket(nil, CodeConfReq, req.ID, req.Data)...)
+	h.send(frame(ProtoLCP, CodeProtoRej, 9, rej...))
+	h.clk.Advance(30 * time.Second)
+	if len(h.rec.down) != 1 || h.rec.down[0] != ReasonNegotiationFailed {
+		t.Fatalf("down %v, events %s", h.rec.down, &h.rec)
+	}
+}
+
+func TestClientPAPGivesUp(t *testing.T) {
+	var frames int
+	c := NewClient(Config{Clock: clock.NewFake(t0), Rand: &seqReader{}, User: "u", Password: "p",
+		Output: func([]byte, int) { frames++ }, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	rec := &recorder{}
+	c.l.h = rec
+	c.Start()
+	// The server asks for PAP and acknowledges our options, then says nothing.
+	_ = c.Input(frame(ProtoLCP, CodeConfReq, 1, unhex("03 04 c0 23 05 06 11 22 33 44")...))
+	c.l.mu.Lock()
+	req := c.l.lcpH.AppendRequest(nil)
+	id := c.l.lcp.reqID
+	c.l.unlock()
+	_ = c.Input(frame(ProtoLCP, CodeConfAck, id, req...))
+	if c.Info().Auth != AuthPAP {
+		t.Fatalf("info %+v", c.Info())
+	}
+	c.l.clk.(*clock.Fake).Advance(2 * time.Minute)
+	if len(rec.down) != 1 || rec.down[0] != ReasonAuthTimeout {
+		t.Fatalf("down %v", rec.down)
 	}
 }
