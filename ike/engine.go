@@ -17,7 +17,9 @@ import (
 )
 
 // Transport sends IKE datagrams. For port 4500 the caller adds the
-// four-byte non-ESP marker (RFC 3948 section 2.2).
+// four-byte non-ESP marker (RFC 3948 section 2.2). Send is called without
+// the engine's lock, possibly from several goroutines at once (packet
+// handlers and timers), and must not keep pkt after it returns.
 type Transport interface {
 	Send(pkt []byte, local, remote netip.AddrPort) error
 }

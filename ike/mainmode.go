@@ -534,8 +534,11 @@ func (e *Engine) removeSALocked(sa *ikeSA, r Reason, notify bool) {
 			t.Stop()
 		}
 	}
-	delete(e.sas, pairOf(sa.ckyI, sa.ckyR))
-	delete(e.sas, pairOf(sa.ckyI, isakmp.Cookie{}))
+	for _, k := range []cookiePair{pairOf(sa.ckyI, sa.ckyR), pairOf(sa.ckyI, isakmp.Cookie{})} {
+		if e.sas[k] == sa {
+			delete(e.sas, k)
+		}
+	}
 	if e.metrics != nil {
 		e.metrics.IKESAs.Dec()
 	}
