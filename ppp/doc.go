@@ -28,6 +28,15 @@
 // output function. Authentication back ends are reached through the
 // Authenticator interface, addresses through AddressProvider.
 //
+// Using it: NewSession(Config{...}) when the L2TP session is established,
+// Start, then Input for every PPP frame of that session and WriteIP for
+// every IP packet routed to the peer; Config.Output sends frames down (it
+// gets a buffer with headroom for the L2TP/ESP headers), Config.Handler
+// hears LinkUp, AuthDone (accept or reject, for the audit log), NetworkUp
+// (route the address), NetworkDown, Down(reason) and every inbound IP
+// packet. LowerDown when L2TP goes away, Close(reason) to hang up. The
+// Example shows a Session and a Client talking in memory.
+//
 // Decisions worth knowing:
 //   - PFC and ACFC requested by the peer are accepted: Input parses compressed
 //     and uncompressed headers alike, so acknowledging them costs nothing, and
