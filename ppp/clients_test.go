@@ -444,3 +444,50 @@ func TestClientPAPGivesUp(t *testing.T) {
 		t.Fatalf("down %v", rec.down)
 	}
 }
+
+// A whole Windows-style connection, frame by frame: LCP with the options
+// Windows adds, MS-CHAPv2 with a "DOMAIN\user" name, then CCP, IPV6CP and
+// IPCP sent together right after the Success (as Windows does).
+func TestWindowsFullSequence(t *testing.T) {
+	h := newSrv(t, AuthMSCHAPv2)
+	h.u.pw[`CORP\bob`] = "hunter2"
+	h.send(frame(ProtoLCP, CodeConfReq, 0, windowsLCPConfReq...))
+	h.send(frame(ProtoLCP, CodeConfReq, 1, unhex("01 04 05 78 05 06 2f 7c 1f 4f 07 02 08 02")...))
+	got := h.ackServerLCP()
+	ch := find(t, got, ProtoCHAP, chapChall)
+	cv, _ := ParseCHAPValue(ch.Data)
+	// Windows identifies itself (RFC 1570) before answering.
+	h.send(frame(ProtoLCP, CodeIdentify, 2, unhex("2f 7c 1f 4f")...))
+	peer := unhex("21402324255E262A28295F2B3A337C7E")
+	nt, wantS, err := MSCHAPv2Response(cv.Value, peer, `CORP\bob`, "hunter2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	value := append(append(append([]byte{}, peer...), make([]byte, 8)...), nt...)
+	value = append(value, 0)
+	got = h.send(frame(ProtoCHAP, chapResp, ch.ID, appendCHAPValue(nil, value, `CORP\bob`)...))
+	ok := find(t, got, ProtoCHAP, chapSuccess)
+	if !strings.HasPrefix(string(ok.Data), wantS+" M=") {
+		t.Fatalf("Success %q, want authenticator %s", ok.Data, wantS)
+	}
+	srvIPCP := find(t, got, ProtoIPCP, CodeConfReq)
+	got = h.send(frame(ProtoCCP, CodeConfReq, 3, unhex("12 06 01 00 00 40")...))
+	find(t, got, ProtoLCP, CodeProtoRej)
+	got = h.send(frame(ProtoIPV6CP, CodeConfReq, 4, unhex("01 0a 11 22 33 44 55 66 77 88")...))
+	find(t, got, ProtoLCP, CodeProtoRej)
+	win := unhex("03 06 00 00 00 00 81 06 00 00 00 00 82 06 00 00 00 00 83 06 00 00 00 00 84 06 00 00 00 00")
+	find(t, h.send(frame(ProtoIPCP, CodeConfReq, 5, win...)), ProtoIPCP, CodeConfRej)
+	nak := find(t, h.send(frame(ProtoIPCP, CodeConfReq, 6, win[:24]...)), ProtoIPCP, CodeConfNak)
+	find(t, h.send(frame(ProtoIPCP, CodeConfReq, 7, nak.Data...)), ProtoIPCP, CodeConfAck)
+	h.send(frame(ProtoIPCP, CodeConfAck, srvIPCP.ID, srvIPCP.Data...))
+	if !h.s.NetworkUp() || h.s.Info().User != `CORP\bob` {
+		t.Fatalf("events %s, info %+v", &h.rec, h.s.Info())
+	}
+	// Windows hangs up with a Terminate-Request carrying text.
+	got = h.send(frame(ProtoLCP, CodeTermReq, 8, []byte("User request")...))
+	find(t, got, ProtoLCP, CodeTermAck)
+	h.clk.Advance(5 * time.Second)
+	if len(h.rec.down) != 1 || h.rec.down[0] != ReasonUserRequest {
+		t.Fatalf("down %v", h.rec.down)
+	}
+}
