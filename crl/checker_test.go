@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -207,7 +208,7 @@ func TestRevocationTableEndToEnd(t *testing.T) {
 		{"delta CRL only", func(path string) *crltest.Identity {
 			p.dp.Set(path, p.crl(p.root, crltest.CRLOptions{Number: 5, DeltaOf: 4}))
 			return p.leaf(p.root, "mallory", p.url(path))
-		}, [3]Reason{ReasonOK, ReasonCRLDeltaUnsupported, ReasonCRLDeltaUnsupported}, [3]bool{false, false, true}},
+		}, [3]Reason{ReasonOK, ReasonCRLDeltaWithoutBase, ReasonCRLDeltaWithoutBase}, [3]bool{false, false, true}},
 		{"revoked by a delta CRL", func(path string) *crltest.Identity {
 			l := p.leaf(p.root, "niaj", p.url(path))
 			p.dp.Set(path, p.crl(p.root, crltest.CRLOptions{Number: 5, DeltaOf: 4, Revoked: []crltest.Revoked{crltest.Revoke(l, revokedAt, 4)}}))
@@ -274,17 +275,121 @@ func TestRevocationDetails(t *testing.T) {
 	}
 }
 
-func TestDeltaAnnouncedIsIgnored(t *testing.T) {
+// Delta CRLs (RFC 5280 5.2.4): announced by the complete CRL's or the
+// certificate's Freshest CRL extension, applied when their base number
+// fits; a delta that cannot be applied is tolerated in mode 1 and fatal in
+// mode 2.
+func TestDeltaCRLs(t *testing.T) {
 	p := newPKI(t)
-	l := p.leaf(p.root, "wendy", p.url("/base.crl"))
-	p.dp.Set("/base.crl", p.crl(p.root, crltest.CRLOptions{FreshestURL: p.url("/delta.crl")}))
-	res := verify(t, p.checker(ModeStrict, nil), l)
-	expect(t, "base CRL announcing deltas", res, Accept, ReasonOK)
-	if !res.Checks[0].DeltaIgnored {
-		t.Error("DeltaIgnored not set for a CRL with the Freshest CRL extension")
+	day := 24 * time.Hour
+	type row struct {
+		name  string
+		setup func(dir string) (*crltest.Identity, []crltest.Revoked)
+		want  [2]Reason // modes 1, 2
 	}
-	if p.dp.Hits("/delta.crl") != 0 {
-		t.Error("the delta CRL was fetched although deltas are not supported")
+	hold := func(l *crltest.Identity) crltest.Revoked {
+		return crltest.Revoke(l, t0.Add(-2*time.Hour), int(ReasonCodeCertificateHold))
+	}
+	// base sets dir/b.crl (number 10, announcing dir/d.crl) listing base;
+	// delta sets dir/d.crl (number 11 on base 10) listing delta.
+	base := func(dir string, o crltest.CRLOptions) {
+		o.Number = 10
+		if o.FreshestURL == "" {
+			o.FreshestURL = p.url(dir + "/d.crl")
+		}
+		p.dp.Set(dir+"/b.crl", p.crl(p.root, o))
+	}
+	delta := func(dir string, ca *crltest.Identity, o crltest.CRLOptions) {
+		o.Number = 11
+		if o.DeltaOf == 0 {
+			o.DeltaOf = 10
+		}
+		p.dp.Set(dir+"/d.crl", p.crl(ca, o))
+	}
+	rows := []row{
+		{"delta lists it", func(dir string) (*crltest.Identity, []crltest.Revoked) {
+			l := p.leaf(p.root, "d1", p.url(dir+"/b.crl"))
+			base(dir, crltest.CRLOptions{})
+			r := crltest.Revoke(l, t0.Add(-time.Hour), int(ReasonCodeKeyCompromise))
+			delta(dir, p.root, crltest.CRLOptions{Revoked: []crltest.Revoked{r}})
+			return l, []crltest.Revoked{r}
+		}, [2]Reason{ReasonRevoked, ReasonRevoked}},
+		{"listed in neither", func(dir string) (*crltest.Identity, []crltest.Revoked) {
+			l := p.leaf(p.root, "d2", p.url(dir+"/b.crl"))
+			base(dir, crltest.CRLOptions{})
+			delta(dir, p.root, crltest.CRLOptions{})
+			return l, nil
+		}, [2]Reason{ReasonOK, ReasonOK}},
+		{"hold in the base, released by the delta", func(dir string) (*crltest.Identity, []crltest.Revoked) {
+			l := p.leaf(p.root, "d3", p.url(dir+"/b.crl"))
+			base(dir, crltest.CRLOptions{Revoked: []crltest.Revoked{hold(l)}})
+			delta(dir, p.root, crltest.CRLOptions{Revoked: []crltest.Revoked{crltest.Revoke(l, t0.Add(-time.Hour), int(ReasonCodeRemoveFromCRL))}})
+			return l, nil
+		}, [2]Reason{ReasonOK, ReasonOK}},
+		{"base expired, delta current", func(dir string) (*crltest.Identity, []crltest.Revoked) {
+			l := p.leaf(p.root, "d4", p.url(dir+"/b.crl"))
+			base(dir, crltest.CRLOptions{ThisUpdate: t0.Add(-7 * day), NextUpdate: t0.Add(-time.Hour)})
+			delta(dir, p.root, crltest.CRLOptions{})
+			return l, nil
+		}, [2]Reason{ReasonOK, ReasonOK}},
+		{"delta unreachable", func(dir string) (*crltest.Identity, []crltest.Revoked) {
+			l := p.leaf(p.root, "d5", p.url(dir+"/b.crl"))
+			base(dir, crltest.CRLOptions{})
+			p.dp.SetStatus(dir+"/d.crl", http.StatusNotFound)
+			return l, nil
+		}, [2]Reason{ReasonCRLUnreachable, ReasonCRLUnreachable}},
+		{"delta unreachable, listed in the base", func(dir string) (*crltest.Identity, []crltest.Revoked) {
+			l := p.leaf(p.root, "d6", p.url(dir+"/b.crl"))
+			r := hold(l)
+			base(dir, crltest.CRLOptions{Revoked: []crltest.Revoked{r}})
+			p.dp.SetStatus(dir+"/d.crl", http.StatusNotFound)
+			return l, []crltest.Revoked{r}
+		}, [2]Reason{ReasonRevoked, ReasonRevoked}},
+		{"delta from another CA", func(dir string) (*crltest.Identity, []crltest.Revoked) {
+			l := p.leaf(p.root, "d7", p.url(dir+"/b.crl"))
+			base(dir, crltest.CRLOptions{})
+			delta(dir, p.other, crltest.CRLOptions{Revoked: []crltest.Revoked{crltest.Revoke(l, t0, 1)}})
+			return l, nil
+		}, [2]Reason{ReasonCRLIssuerMismatch, ReasonCRLIssuerMismatch}},
+		{"delta on a newer base", func(dir string) (*crltest.Identity, []crltest.Revoked) {
+			l := p.leaf(p.root, "d8", p.url(dir+"/b.crl"))
+			base(dir, crltest.CRLOptions{})
+			delta(dir, p.root, crltest.CRLOptions{DeltaOf: 12})
+			return l, nil
+		}, [2]Reason{ReasonCRLBaseTooOld, ReasonCRLBaseTooOld}},
+		{"delta expired", func(dir string) (*crltest.Identity, []crltest.Revoked) {
+			l := p.leaf(p.root, "d9", p.url(dir+"/b.crl"))
+			base(dir, crltest.CRLOptions{})
+			delta(dir, p.root, crltest.CRLOptions{ThisUpdate: t0.Add(-2 * day), NextUpdate: t0.Add(-day)})
+			return l, nil
+		}, [2]Reason{ReasonCRLExpired, ReasonCRLExpired}},
+		{"delta announced by the certificate", func(dir string) (*crltest.Identity, []crltest.Revoked) {
+			l := must(p.root.Leaf("d10", crltest.Options{NotBefore: t0.Add(-day), CRLURLs: []string{p.url(dir + "/b.crl")},
+				FreshestURLs: []string{"ldap://ldap.example/delta", p.url(dir + "/d.crl")}}))
+			p.dp.Set(dir+"/b.crl", p.crl(p.root, crltest.CRLOptions{Number: 10}))
+			r := crltest.Revoke(l, t0.Add(-time.Hour), 1)
+			delta(dir, p.root, crltest.CRLOptions{Revoked: []crltest.Revoked{r}})
+			return l, []crltest.Revoked{r}
+		}, [2]Reason{ReasonRevoked, ReasonRevoked}},
+	}
+	for i, r := range rows {
+		dir := fmt.Sprintf("/delta%d", i)
+		leaf, revoked := r.setup(dir)
+		for mi, mode := range []Mode{ModeRevokedOnly, ModeStrict} {
+			res := verify(t, p.checker(mode, nil), leaf)
+			want := r.want[mi]
+			o := Accept
+			if want == ReasonRevoked || (mode == ModeStrict && want != ReasonOK) {
+				o = Reject
+			}
+			expect(t, r.name+", mode "+mode.String(), res, o, want)
+			if want == ReasonRevoked && (res.Revocation == nil || !res.Revocation.Time.Equal(revoked[0].Time) || int(res.Revocation.ReasonCode) != revoked[0].Reason) {
+				t.Errorf("%s: revocation %+v, want %+v", r.name, res.Revocation, revoked[0])
+			}
+			if want == ReasonOK && res.Checks[0].DeltaCRL != p.url(dir+"/d.crl") {
+				t.Errorf("%s: delta CRL applied = %q", r.name, res.Checks[0].DeltaCRL)
+			}
+		}
 	}
 }
 

@@ -29,6 +29,9 @@ const (
 	// SituationBadSignature: the CRL names the issuer but its signature does
 	// not verify with the issuer's key.
 	SituationBadSignature
+	// SituationBaseTooOld (only as Observation.DeltaProblem): the issuer's
+	// delta CRL applies to a newer complete CRL than the one we hold.
+	SituationBaseTooOld
 )
 
 func (s Situation) String() string {
@@ -49,6 +52,8 @@ func (s Situation) String() string {
 		return "issuer_mismatch"
 	case SituationBadSignature:
 		return "bad_signature"
+	case SituationBaseTooOld:
+		return "base_too_old"
 	}
 	return "situation(" + strconv.Itoa(int(s)) + ")"
 }
@@ -69,7 +74,9 @@ func (s Situation) reason() Reason {
 	case SituationBadSignature:
 		return ReasonCRLBadSignature
 	case SituationDeltaOnly:
-		return ReasonCRLDeltaUnsupported
+		return ReasonCRLDeltaWithoutBase
+	case SituationBaseTooOld:
+		return ReasonCRLBaseTooOld
 	}
 	return ReasonOK
 }
@@ -117,21 +124,30 @@ type Observation struct {
 	// Listed: an issuer CRL (complete or delta) lists the certificate.
 	// Only meaningful with SituationIssuerCRL and SituationDeltaOnly.
 	Listed bool
-	// Freshness of the issuer CRL used; only meaningful with
-	// SituationIssuerCRL.
+	// Freshness of the issuer CRL used (of its delta CRL when one was
+	// applied); only meaningful with SituationIssuerCRL.
 	Freshness Freshness
+	// DeltaProblem, when not zero, says why the delta CRL that the issuer
+	// announces (Freshest CRL) could not be applied to the complete CRL:
+	// unreachable, malformed, issuer mismatch, bad signature, unsupported
+	// scheme, or base too old.
+	DeltaProblem Situation
 }
 
-// Decide is the strong_crl_check table. It returns the outcome and the
+// Decide is the strong_crl_check table. "Listed" already accounts for a
+// delta CRL (an entry there revokes; removeFromCRL there releases a hold
+// of the complete CRL). It returns the outcome and the
 // reason: on Reject the cause; on Accept ReasonOK or the CRL condition that
 // the mode tolerated.
 //
 //	situation                   mode 0   mode 1                 mode 2
 //	issuer CRL lists the cert   accept   reject revoked         reject revoked   (even if the CRL is expired or not yet valid)
 //	issuer CRL, current         accept   accept ok              accept ok
+//	issuer CRL, current, its
+//	delta CRL not applicable    accept   accept <delta problem> reject <delta problem>
 //	issuer CRL, expired         accept   accept crl_expired     reject crl_expired
 //	issuer CRL, not yet valid   accept   accept crl_not_yet_…   reject crl_not_yet_valid
-//	delta CRL only, not listed  accept   accept crl_delta_…     reject crl_delta_unsupported
+//	delta CRL only, not listed  accept   accept crl_delta_…     reject crl_delta_without_base
 //	unreachable / malformed /
 //	issuer mismatch / bad sig /
 //	unsupported scheme /
@@ -150,12 +166,17 @@ func Decide(mode Mode, obs Observation) (Outcome, Reason) {
 			return Reject, ReasonRevoked
 		}
 		if obs.Situation == SituationDeltaOnly {
-			cond = ReasonCRLDeltaUnsupported
+			cond = ReasonCRLDeltaWithoutBase
 			break
 		}
 		switch obs.Freshness {
 		case Current:
-			return Accept, ReasonOK
+			if obs.DeltaProblem == 0 {
+				return Accept, ReasonOK
+			}
+			if cond = obs.DeltaProblem.reason(); cond == ReasonOK {
+				cond = ReasonCRLMalformed
+			}
 		case NotYetValid:
 			cond = ReasonCRLNotYetValid
 		default:

@@ -20,17 +20,23 @@ func TestDecideTable(t *testing.T) {
 		obs  Observation
 		m    [3]want
 	}{
-		{"not revoked, CRL current", Observation{SituationIssuerCRL, false, Current},
+		{"not revoked, CRL current", Observation{SituationIssuerCRL, false, Current, 0},
 			[3]want{ok, ok, ok}},
-		{"revoked, CRL current", Observation{SituationIssuerCRL, true, Current},
+		{"delta CRL unreachable", Observation{SituationIssuerCRL, false, Current, SituationUnreachable},
+			[3]want{ok, acc(ReasonCRLUnreachable), rej(ReasonCRLUnreachable)}},
+		{"delta CRL needs a newer base", Observation{SituationIssuerCRL, false, Current, SituationBaseTooOld},
+			[3]want{ok, acc(ReasonCRLBaseTooOld), rej(ReasonCRLBaseTooOld)}},
+		{"delta CRL not applicable, listed in the base", Observation{SituationIssuerCRL, true, Current, SituationIssuerMismatch},
 			[3]want{ok, rej(ReasonRevoked), rej(ReasonRevoked)}},
-		{"revoked, CRL expired", Observation{SituationIssuerCRL, true, Expired},
+		{"revoked, CRL current", Observation{SituationIssuerCRL, true, Current, 0},
 			[3]want{ok, rej(ReasonRevoked), rej(ReasonRevoked)}},
-		{"revoked, CRL not yet valid", Observation{SituationIssuerCRL, true, NotYetValid},
+		{"revoked, CRL expired", Observation{SituationIssuerCRL, true, Expired, 0},
 			[3]want{ok, rej(ReasonRevoked), rej(ReasonRevoked)}},
-		{"CRL expired", Observation{SituationIssuerCRL, false, Expired},
+		{"revoked, CRL not yet valid", Observation{SituationIssuerCRL, true, NotYetValid, 0},
+			[3]want{ok, rej(ReasonRevoked), rej(ReasonRevoked)}},
+		{"CRL expired", Observation{SituationIssuerCRL, false, Expired, 0},
 			[3]want{ok, acc(ReasonCRLExpired), rej(ReasonCRLExpired)}},
-		{"CRL not yet valid", Observation{SituationIssuerCRL, false, NotYetValid},
+		{"CRL not yet valid", Observation{SituationIssuerCRL, false, NotYetValid, 0},
 			[3]want{ok, acc(ReasonCRLNotYetValid), rej(ReasonCRLNotYetValid)}},
 		{"DP unreachable", Observation{Situation: SituationUnreachable},
 			[3]want{ok, acc(ReasonCRLUnreachable), rej(ReasonCRLUnreachable)}},
@@ -45,7 +51,7 @@ func TestDecideTable(t *testing.T) {
 		{"ldap DP only", Observation{Situation: SituationUnsupportedScheme},
 			[3]want{ok, acc(ReasonCRLUnsupportedScheme), rej(ReasonCRLUnsupportedScheme)}},
 		{"delta CRL only, not listed", Observation{Situation: SituationDeltaOnly},
-			[3]want{ok, acc(ReasonCRLDeltaUnsupported), rej(ReasonCRLDeltaUnsupported)}},
+			[3]want{ok, acc(ReasonCRLDeltaWithoutBase), rej(ReasonCRLDeltaWithoutBase)}},
 		{"delta CRL only, listed", Observation{Situation: SituationDeltaOnly, Listed: true},
 			[3]want{ok, rej(ReasonRevoked), rej(ReasonRevoked)}},
 	}
@@ -65,28 +71,30 @@ func TestDecideTable(t *testing.T) {
 // accepts exactly an unlisted, current issuer CRL; the reason of a mode-1
 // acceptance equals the reason of the mode-2 refusal.
 func TestDecideEveryCombination(t *testing.T) {
-	for s := Situation(0); s <= SituationBadSignature+1; s++ {
+	for s := Situation(0); s <= SituationBaseTooOld+1; s++ {
 		for _, listed := range []bool{false, true} {
 			for f := Freshness(0); f <= NotYetValid+1; f++ {
-				obs := Observation{s, listed, f}
-				issuer := s == SituationIssuerCRL || s == SituationDeltaOnly
-				if o, r := Decide(ModeOff, obs); o != Accept || r != ReasonOK {
-					t.Errorf("mode 0 %+v: %s/%s", obs, o, r)
-				}
-				o1, r1 := Decide(ModeRevokedOnly, obs)
-				if (o1 == Reject) != (issuer && listed) {
-					t.Errorf("mode 1 %+v: %s/%s", obs, o1, r1)
-				}
-				o2, r2 := Decide(ModeStrict, obs)
-				wantAccept := s == SituationIssuerCRL && !listed && f == Current
-				if (o2 == Accept) != wantAccept {
-					t.Errorf("mode 2 %+v: %s/%s", obs, o2, r2)
-				}
-				if o1 == Accept && o2 == Reject && r1 != r2 {
-					t.Errorf("%+v: mode 1 tolerated %s but mode 2 refused for %s", obs, r1, r2)
-				}
-				if o, _ := Decide(Mode(7), obs); o == Accept && !wantAccept {
-					t.Errorf("unknown mode accepted %+v", obs)
+				for dp := Situation(0); dp <= SituationBaseTooOld+1; dp++ {
+					obs := Observation{s, listed, f, dp}
+					issuer := s == SituationIssuerCRL || s == SituationDeltaOnly
+					if o, r := Decide(ModeOff, obs); o != Accept || r != ReasonOK {
+						t.Errorf("mode 0 %+v: %s/%s", obs, o, r)
+					}
+					o1, r1 := Decide(ModeRevokedOnly, obs)
+					if (o1 == Reject) != (issuer && listed) {
+						t.Errorf("mode 1 %+v: %s/%s", obs, o1, r1)
+					}
+					o2, r2 := Decide(ModeStrict, obs)
+					wantAccept := s == SituationIssuerCRL && !listed && f == Current && dp == 0
+					if (o2 == Accept) != wantAccept {
+						t.Errorf("mode 2 %+v: %s/%s", obs, o2, r2)
+					}
+					if o1 == Accept && o2 == Reject && r1 != r2 {
+						t.Errorf("%+v: mode 1 tolerated %s but mode 2 refused for %s", obs, r1, r2)
+					}
+					if o, _ := Decide(Mode(7), obs); o == Accept && !wantAccept {
+						t.Errorf("unknown mode accepted %+v", obs)
+					}
 				}
 			}
 		}
@@ -131,7 +139,7 @@ func TestStrings(t *testing.T) {
 	if ReasonCodeKeyCompromise.String() != "keyCompromise" || RevocationReason(7).String() != "reasonCode(7)" {
 		t.Errorf("RevocationReason.String: %s %s", ReasonCodeKeyCompromise, RevocationReason(7))
 	}
-	for s := SituationIssuerCRL; s <= SituationBadSignature; s++ {
+	for s := SituationIssuerCRL; s <= SituationBaseTooOld; s++ {
 		if s.String() == "" || s.String()[0] == 's' && s.String()[:9] == "situation" {
 			t.Errorf("situation %d has no name", s)
 		}

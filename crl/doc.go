@@ -12,8 +12,9 @@
 //   - RFC 4945 (the PKI profile for IKE/IPsec): end-entity certificates are
 //     accepted whatever their extended key usage (5.1.3.12), key usage must
 //     allow signatures when present (5.1.3.2), every certificate of the
-//     chain except the trust anchor is checked for revocation, and
-//     HTTP-based CRL retrieval.
+//     chain except the trust anchor is checked for revocation, HTTP-based
+//     CRL retrieval, and the ID payload checks against the certificate
+//     (3.1: MatchesDN, MatchesFQDN, MatchesUserFQDN, MatchesIP).
 //   - RFC 2585: CRLs served over HTTP as DER (PEM is accepted too, since many
 //     CAs publish it).
 //
@@ -38,12 +39,22 @@
 // extension is not interpreted (partitioned CRLs are treated as complete).
 // Decide holds the whole mode x situation table as a pure function.
 //
-// Delta CRLs are not supported, and said so: a complete CRL that announces
-// deltas (Freshest CRL extension) is used on its own, as it stands on its
-// own until its nextUpdate, and CertCheck.DeltaIgnored is set; a delta CRL
-// (Delta CRL Indicator) found where a complete CRL was expected still
-// proves revocation when it lists the certificate, and otherwise yields
-// crl_delta_unsupported (accepted in mode 1, refused in mode 2).
+// Delta CRLs are applied (RFC 5280 5.2.4, 6.3.3): the issuer's delta CRL
+// is read from the Freshest CRL extension of the complete CRL or of the
+// certificate, and used when its base CRL number is not above the complete
+// CRL's number. Its entries revoke (removeFromCRL releases a hold of the
+// complete CRL) and its validity window decides freshness, so a complete
+// CRL past its nextUpdate with a current delta is current. A delta that
+// cannot be applied (unreachable, someone else's, bad signature, expired,
+// or on a newer base: crl_base_too_old) is tolerated in mode 1 and fatal in
+// mode 2. A delta CRL found where a complete CRL was expected proves a
+// revocation and nothing else (crl_delta_without_base).
+//
+// Several sources: one current, correctly signed CRL of the issuer
+// suffices, even when another distribution point of the same certificate
+// is down; a listing in any CRL of the issuer revokes. A certificate with
+// no distribution point and no configured CRL of its issuer is accepted in
+// mode 1 (crl_no_source) and refused in mode 2.
 //
 // Fetching: one fetch per URL at a time (concurrent negotiations share it),
 // bounded by a timeout on the injected clock and a size limit; a failed

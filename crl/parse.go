@@ -10,6 +10,9 @@ import (
 	"math/big"
 	"os"
 	"sync"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
 var (
@@ -22,10 +25,14 @@ type CRL struct {
 	List *x509.RevocationList
 	// Source names where it came from (URL or file path), for the audit log.
 	Source string
-	// Delta is set when the CRL carries the Delta CRL Indicator.
-	Delta bool
-	// AnnouncesDelta is set when the CRL carries the Freshest CRL extension.
+	// Delta is set when the CRL carries the Delta CRL Indicator; BaseNumber
+	// is then the number of the complete CRL it updates (RFC 5280 5.2.4).
+	Delta      bool
+	BaseNumber *big.Int
+	// AnnouncesDelta is set when the CRL carries the Freshest CRL extension
+	// (RFC 5280 5.2.6); DeltaURLs are its http/file/other URIs.
 	AnnouncesDelta bool
+	DeltaURLs      []string
 
 	bySerial map[string]int // serialKey -> index in List.RevokedCertificateEntries
 
@@ -64,8 +71,18 @@ func ParseCRL(data []byte, source string) (*CRL, error) {
 		switch {
 		case ext.Id.Equal(oidDeltaCRLIndicator):
 			c.Delta = true
+			c.BaseNumber = new(big.Int)
+			in := cryptobyte.String(ext.Value)
+			if !in.ReadASN1Integer(c.BaseNumber) || !in.Empty() || c.BaseNumber.Sign() < 0 {
+				return nil, fmt.Errorf("%w: %s: malformed delta CRL indicator", ErrNotCRL, source)
+			}
 		case ext.Id.Equal(oidFreshestCRL):
 			c.AnnouncesDelta = true
+			urls, err := parseDPURLs(ext.Value)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %s: malformed Freshest CRL extension", ErrNotCRL, source)
+			}
+			c.DeltaURLs = urls
 		}
 	}
 	for i, e := range list.RevokedCertificateEntries {
@@ -78,6 +95,62 @@ func ParseCRL(data []byte, source string) (*CRL, error) {
 		}
 	}
 	return c, nil
+}
+
+// parseDPURLs reads the URIs of a CRLDistributionPoints-syntax extension
+// (the Freshest CRL extension of CRLs and certificates, RFC 5280 4.2.1.15):
+//
+//	DistributionPoint ::= SEQUENCE {
+//	    distributionPoint [0] DistributionPointName OPTIONAL, ... }
+//	DistributionPointName ::= CHOICE { fullName [0] GeneralNames, ... }
+//
+// Only fullName uniformResourceIdentifiers ([6]) are returned.
+func parseDPURLs(der []byte) ([]string, error) {
+	in := cryptobyte.String(der)
+	var dps cryptobyte.String
+	if !in.ReadASN1(&dps, cbasn1.SEQUENCE) || !in.Empty() {
+		return nil, ErrNotCRL
+	}
+	tag0 := cbasn1.Tag(0).ContextSpecific().Constructed()
+	uri := cbasn1.Tag(6).ContextSpecific()
+	var out []string
+	for !dps.Empty() {
+		var dp, name, full cryptobyte.String
+		var has bool
+		if !dps.ReadASN1(&dp, cbasn1.SEQUENCE) || !dp.ReadOptionalASN1(&name, &has, tag0) {
+			return nil, ErrNotCRL
+		}
+		if !has {
+			continue
+		}
+		if !name.ReadOptionalASN1(&full, &has, tag0) {
+			return nil, ErrNotCRL
+		}
+		for has && !full.Empty() {
+			var gn cryptobyte.String
+			var tag cbasn1.Tag
+			if !full.ReadAnyASN1(&gn, &tag) {
+				return nil, ErrNotCRL
+			}
+			if tag == uri {
+				out = append(out, string(gn))
+			}
+		}
+	}
+	return out, nil
+}
+
+// certDeltaURLs are the Freshest CRL URIs of a certificate (malformed
+// extensions are ignored: the certificate's signature already vouches for
+// it, and revocation then rests on the complete CRL).
+func certDeltaURLs(cert *x509.Certificate) []string {
+	for _, ext := range cert.Extensions {
+		if ext.Id.Equal(oidFreshestCRL) {
+			urls, _ := parseDPURLs(ext.Value)
+			return urls
+		}
+	}
+	return nil
 }
 
 // ParseCRLFile reads and parses a CRL file (PEM or DER).
@@ -100,6 +173,15 @@ func serialKey(n *big.Int) string {
 // entry with reason removeFromCRL (only meaningful in delta CRLs) is not a
 // revocation.
 func (c *CRL) Lookup(serial *big.Int) (x509.RevocationListEntry, bool) {
+	e, ok := c.lookupEntry(serial)
+	if !ok || RevocationReason(e.ReasonCode) == ReasonCodeRemoveFromCRL {
+		return x509.RevocationListEntry{}, false
+	}
+	return e, true
+}
+
+// lookupEntry returns the entry for serial whatever its reason.
+func (c *CRL) lookupEntry(serial *big.Int) (x509.RevocationListEntry, bool) {
 	if serial == nil {
 		return x509.RevocationListEntry{}, false
 	}
@@ -123,11 +205,7 @@ func (c *CRL) Lookup(serial *big.Int) (x509.RevocationListEntry, bool) {
 	if !ok {
 		return x509.RevocationListEntry{}, false
 	}
-	e := c.List.RevokedCertificateEntries[i]
-	if RevocationReason(e.ReasonCode) == ReasonCodeRemoveFromCRL {
-		return x509.RevocationListEntry{}, false
-	}
-	return e, true
+	return c.List.RevokedCertificateEntries[i], true
 }
 
 // IssuedBy classifies c against a certificate issuer: SituationIssuerCRL

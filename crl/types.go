@@ -86,7 +86,8 @@ const (
 	ReasonCRLMalformed         Reason = "crl_malformed"          // the bytes are not a CRL
 	ReasonCRLUnsupportedScheme Reason = "crl_unsupported_scheme" // e.g. ldap://
 	ReasonCRLNoSource          Reason = "crl_no_source"          // no distribution point and no configured CRL
-	ReasonCRLDeltaUnsupported  Reason = "crl_delta_unsupported"  // only a delta CRL was found
+	ReasonCRLDeltaWithoutBase  Reason = "crl_delta_without_base" // only a delta CRL was found, no complete CRL
+	ReasonCRLBaseTooOld        Reason = "crl_base_too_old"       // the delta CRL needs a newer complete CRL than we have
 )
 
 // Reasons lists every reason, for tests and for pre-creating metric series.
@@ -96,7 +97,7 @@ var Reasons = []Reason{
 	ReasonRevoked, ReasonCRLUnreachable, ReasonCRLIssuerMismatch,
 	ReasonCRLBadSignature, ReasonCRLExpired, ReasonCRLNotYetValid,
 	ReasonCRLMalformed, ReasonCRLUnsupportedScheme, ReasonCRLNoSource,
-	ReasonCRLDeltaUnsupported,
+	ReasonCRLDeltaWithoutBase, ReasonCRLBaseTooOld,
 }
 
 func (r Reason) String() string { return string(r) }

@@ -77,6 +77,9 @@ type Options struct {
 	DNSNames       []string
 	EmailAddresses []string
 	IPAddresses    []net.IP
+	// FreshestURLs become the certificate's Freshest CRL extension (where
+	// the issuer publishes delta CRLs).
+	FreshestURLs []string
 	// UPNs become Microsoft User Principal Name otherNames in the subject
 	// alternative name (with the DNS names, e-mail and IP addresses).
 	UPNs []string
@@ -191,6 +194,13 @@ func issue(parent *Identity, cn string, o Options, isCA bool) (*Identity, error)
 		}
 		tmpl.ExtraExtensions = append(tmpl.ExtraExtensions, pkix.Extension{Id: oidSubjectAltName, Value: san})
 	}
+	if len(o.FreshestURLs) > 0 {
+		v, err := freshestCRL(o.FreshestURLs)
+		if err != nil {
+			return nil, err
+		}
+		tmpl.ExtraExtensions = append(tmpl.ExtraExtensions, pkix.Extension{Id: oidFreshestCRL, Value: v})
+	}
 	signer, parentCert := key, tmpl
 	if parent != nil {
 		signer, parentCert = parent.Key, parent.Cert
@@ -279,9 +289,7 @@ func (ca *Identity) CRL(o CRLOptions) ([]byte, error) {
 		tmpl.ExtraExtensions = append(tmpl.ExtraExtensions, pkix.Extension{Id: oidDeltaCRLIndicator, Critical: true, Value: v})
 	}
 	if o.FreshestURL != "" {
-		v, err := asn1.Marshal([]distributionPoint{{DistributionPoint: distributionPointName{
-			FullName: []asn1.RawValue{{Tag: 6, Class: asn1.ClassContextSpecific, Bytes: []byte(o.FreshestURL)}},
-		}}})
+		v, err := freshestCRL([]string{o.FreshestURL})
 		if err != nil {
 			return nil, err
 		}
@@ -377,4 +385,14 @@ func subjectAltName(o Options) ([]byte, error) {
 		}
 	})
 	return b.Bytes()
+}
+
+// freshestCRL encodes a Freshest CRL extension value (CRLDistributionPoints
+// syntax, RFC 5280 4.2.1.15) with one fullName URI per distribution point.
+func freshestCRL(urls []string) ([]byte, error) {
+	dps := make([]distributionPoint, len(urls))
+	for i, u := range urls {
+		dps[i].DistributionPoint.FullName = []asn1.RawValue{{Tag: 6, Class: asn1.ClassContextSpecific, Bytes: []byte(u)}}
+	}
+	return asn1.Marshal(dps)
 }
