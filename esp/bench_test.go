@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // The benchmark suites of docs/performance.md: the modern set, AES-GCM,
@@ -57,33 +58,44 @@ func BenchmarkDecap(b *testing.B) {
 	}
 }
 
-// benchSeal encapsulates payloads of n bytes (an inner UDP datagram's
-// worth) with Seal.
-func benchSeal(b *testing.B, s suite, n int) {
+// benchOp is one operation on one packet, set up by an xxxOp function.
+type benchOp func()
+
+func runOp(b *testing.B, n int, op benchOp) {
+	b.SetBytes(int64(n))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		op()
+	}
+}
+
+func benchSeal(b *testing.B, s suite, n int)         { runOp(b, n, sealOp(b, s, n)) }
+func benchOpen(b *testing.B, s suite, n int)         { runOp(b, n, openOp(b, s, n)) }
+func benchBaselineSeal(b *testing.B, s suite, n int) { runOp(b, n, baselineSealOp(b, s, n)) }
+func benchBaselineOpen(b *testing.B, s suite, n int) { runOp(b, n, baselineOpenOp(b, s, n)) }
+
+// sealOp encapsulates a payload of n bytes (an inner UDP datagram's worth).
+func sealOp(b *testing.B, s suite, n int) benchOp {
 	out, _ := s.pair(b, s.config(0x4000))
 	sc := NewScratch()
 	buf := make([]byte, testOff+n+MaxTailroom)
-	b.SetBytes(int64(n))
-	b.ReportAllocs()
-	for i := 0; i < b.N; i++ {
+	return func() {
 		if _, err := out.Seal(sc, buf, testOff, n, ProtoUDP); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
-// benchOpen decapsulates: each iteration copies one sealed packet into a
-// work buffer (Open works in place) and resets the replay window so the
-// same sequence number is accepted again. The baseline makes the same
-// copy.
-func benchOpen(b *testing.B, s suite, n int) {
+// openOp decapsulates: it copies one sealed packet into a work buffer
+// (Open works in place) and resets the replay window so the same sequence
+// number is accepted again. The baseline makes the same copy.
+func openOp(b *testing.B, s suite, n int) benchOp {
 	out, in := s.pair(b, s.config(0x4000))
 	sc := NewScratch()
 	pkt := seal(b, out, sc, make([]byte, n))
 	work := make([]byte, len(pkt))
-	b.SetBytes(int64(n))
-	b.ReportAllocs()
-	for i := 0; i < b.N; i++ {
+	return func() {
 		copy(work, pkt)
 		if _, _, err := in.Open(sc, work); err != nil {
 			b.Fatal(err)
@@ -144,19 +156,16 @@ func (bl *baseline) ctLen(n int) int {
 	return (n + 2 + bl.bs - 1) / bl.bs * bl.bs
 }
 
-func benchBaselineSeal(b *testing.B, s suite, n int) {
+func baselineSealOp(b *testing.B, s suite, n int) benchOp {
 	bl := newBaseline(b, s)
 	ct := bl.ctLen(n)
 	hdr := HeaderLen + len(bl.iv)
 	buf := make([]byte, hdr+ct+64)
 	sum := make([]byte, 0, 64)
-	b.SetBytes(int64(n))
-	b.ReportAllocs()
-	for i := 0; i < b.N; i++ {
-		if bl.aead != nil {
-			bl.aead.Seal(buf[16:16], bl.iv, buf[16:16+ct], buf[:8])
-			continue
-		}
+	if bl.aead != nil {
+		return func() { bl.aead.Seal(buf[16:16], bl.iv, buf[16:16+ct], buf[:8]) }
+	}
+	return func() {
 		bl.enc.SetIV(bl.iv)
 		bl.enc.CryptBlocks(buf[hdr:hdr+ct], buf[hdr:hdr+ct])
 		bl.mac.Reset()
@@ -166,35 +175,70 @@ func benchBaselineSeal(b *testing.B, s suite, n int) {
 	}
 }
 
-func benchBaselineOpen(b *testing.B, s suite, n int) {
+func baselineOpenOp(b *testing.B, s suite, n int) benchOp {
 	bl := newBaseline(b, s)
 	ct := bl.ctLen(n)
-	hdr := HeaderLen + 8
-	var pkt []byte
-	if bl.aead != nil {
-		pkt = bl.aead.Seal(make([]byte, hdr, hdr+ct+16), bl.iv, make([]byte, ct), make([]byte, 8))
-	} else {
-		hdr = HeaderLen + bl.bs
-		pkt = make([]byte, hdr+ct+bl.icv)
-	}
-	work := make([]byte, len(pkt))
 	sum := make([]byte, 0, 64)
-	b.SetBytes(int64(n))
-	b.ReportAllocs()
-	for i := 0; i < b.N; i++ {
-		copy(work, pkt)
-		if bl.aead != nil {
+	if bl.aead != nil {
+		hdr := HeaderLen + 8
+		pkt := bl.aead.Seal(make([]byte, hdr, hdr+ct+16), bl.iv, make([]byte, ct), make([]byte, 8))
+		work := make([]byte, len(pkt))
+		return func() {
+			copy(work, pkt)
 			if _, err := bl.aead.Open(work[hdr:hdr], bl.iv, work[hdr:], work[:8]); err != nil {
 				b.Fatal(err)
 			}
-			continue
 		}
+	}
+	hdr := HeaderLen + bl.bs
+	pkt := make([]byte, hdr+ct+bl.icv)
+	work := make([]byte, len(pkt))
+	return func() {
+		copy(work, pkt)
 		bl.mac.Reset()
 		bl.mac.Write(work[:hdr+ct])
 		sum = bl.mac.Sum(sum[:0])
 		_ = hmac.Equal(sum[:bl.icv], work[hdr+ct:])
 		bl.dec.SetIV(work[HeaderLen:hdr])
 		bl.dec.CryptBlocks(work[hdr:hdr+ct], work[hdr:hdr+ct])
+	}
+}
+
+// BenchmarkRatio alternates the baseline and this package in chunks of
+// 16 packets inside one benchmark and reports their time ratio
+// ("esp/baseline"): on a machine shared with other work, load changes
+// from one benchmark to the next would swamp a ratio of two separate
+// runs, while alternating every few microseconds cancels them out.
+func BenchmarkRatio(b *testing.B) {
+	for _, dir := range []string{"encap", "decap"} {
+		for _, s := range benchSuites {
+			for _, n := range benchSizes {
+				name := fmt.Sprintf("dir=%s/suite=%s/size=%d", dir, strings.ReplaceAll(s.name, "/", "_"), n)
+				b.Run(name, func(b *testing.B) {
+					esp, base := sealOp(b, s, n), baselineSealOp(b, s, n)
+					if dir == "decap" {
+						esp, base = openOp(b, s, n), baselineOpenOp(b, s, n)
+					}
+					const chunk = 16
+					var tEsp, tBase time.Duration
+					b.ResetTimer()
+					for i := 0; i < b.N; i += chunk {
+						t0 := time.Now()
+						for j := 0; j < chunk; j++ {
+							base()
+						}
+						t1 := time.Now()
+						for j := 0; j < chunk; j++ {
+							esp()
+						}
+						tBase += t1.Sub(t0)
+						tEsp += time.Since(t1)
+					}
+					b.ReportMetric(float64(tEsp)/float64(tBase), "esp/baseline")
+					b.ReportMetric(float64(tEsp.Nanoseconds())/float64((b.N+chunk-1)/chunk*chunk), "esp-ns/pkt")
+				})
+			}
+		}
 	}
 }
 

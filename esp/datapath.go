@@ -40,6 +40,8 @@ type Hooks struct {
 	DeliverUDP func(h Handle, srcPort, dstPort uint16, payload []byte)
 	// IKE receives IKE messages that arrived on the ESP-in-UDP port with
 	// the non-ESP marker, marker stripped (the IKE engine's HandlePacket).
+	// Userspace calls it from one dedicated goroutine fed by a bounded
+	// queue, so slow IKE work never delays ESP.
 	IKE func(pkt []byte, local, remote netip.AddrPort)
 	// Event reports SA lifetime events (rekey on soft, delete on hard).
 	Event func(h Handle, e Event)
@@ -80,14 +82,14 @@ type DatapathStats struct {
 	PacketsIn, BytesIn, PacketsOut, BytesOut                                    uint64
 	DropNoSA, DropReplay, DropIntegrity, DropMalformed, DropExpired, DropNotUDP uint64
 	SendErrors                                                                  uint64
-	Keepalives, IKEIn, IKEOut                                                   uint64
+	Keepalives, IKEIn, IKEOut, IKEDropped                                       uint64
 	PeerMoves                                                                   uint64
 }
 
 type dpCounters struct {
 	packetsIn, bytesIn, packetsOut, bytesOut                        atomic.Uint64
 	noSA, replay, integrity, malformed, expired, notUDP, sendErrors atomic.Uint64
-	keepalives, ikeIn, ikeOut, peerMoves                            atomic.Uint64
+	keepalives, ikeIn, ikeOut, ikeDropped, peerMoves                atomic.Uint64
 }
 
 func (c *dpCounters) snapshot() DatapathStats {
@@ -95,7 +97,7 @@ func (c *dpCounters) snapshot() DatapathStats {
 		PacketsIn: c.packetsIn.Load(), BytesIn: c.bytesIn.Load(), PacketsOut: c.packetsOut.Load(), BytesOut: c.bytesOut.Load(),
 		DropNoSA: c.noSA.Load(), DropReplay: c.replay.Load(), DropIntegrity: c.integrity.Load(),
 		DropMalformed: c.malformed.Load(), DropExpired: c.expired.Load(), DropNotUDP: c.notUDP.Load(),
-		SendErrors: c.sendErrors.Load(), Keepalives: c.keepalives.Load(), IKEIn: c.ikeIn.Load(), IKEOut: c.ikeOut.Load(),
+		SendErrors: c.sendErrors.Load(), Keepalives: c.keepalives.Load(), IKEIn: c.ikeIn.Load(), IKEOut: c.ikeOut.Load(), IKEDropped: c.ikeDropped.Load(),
 		PeerMoves: c.peerMoves.Load(),
 	}
 }

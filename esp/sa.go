@@ -356,7 +356,7 @@ func (sa *SA) Stats() Stats {
 func (sa *SA) Dead() bool { return sa.flags.Load()&flagDead != 0 }
 
 // Seq returns the last outbound sequence number used, or the highest
-// inbound one accepted.
+// inbound one accepted (inbound: only from the goroutine that owns the SA).
 func (sa *SA) Seq() uint64 {
 	if sa.dir == Outbound {
 		return sa.seq.Load()

@@ -68,11 +68,23 @@ type Userspace struct {
 	batches sync.Pool
 	sends   sync.Pool
 
+	ikeCh chan ikeMsg
+
 	closed    atomic.Bool
 	closeOnce sync.Once
 	readers   sync.WaitGroup
 	workersWG sync.WaitGroup
 }
+
+// ikeMsg is an IKE datagram copied off a reader's buffer.
+type ikeMsg struct {
+	pkt           []byte
+	local, remote netip.AddrPort
+}
+
+// ikeQueueLen bounds IKE messages waiting for the IKE goroutine; beyond
+// it they are dropped and counted (a flood of IKE must not stall ESP).
+const ikeQueueLen = 1024
 
 type usWorker struct {
 	id int
@@ -165,6 +177,9 @@ func NewUserspace(cfg UserspaceConfig) (*Userspace, error) {
 		u.workersWG.Add(1)
 		go u.runWorker(w)
 	}
+	u.ikeCh = make(chan ikeMsg, ikeQueueLen)
+	u.workersWG.Add(1)
+	go u.runIKE()
 	for _, g := range u.groups {
 		for _, s := range g.socks {
 			u.readers.Add(1)
@@ -320,9 +335,7 @@ func (u *Userspace) readUDP(s *usSock) {
 				continue
 			case DatagramIKE:
 				u.ctr.ikeIn.Add(1)
-				if u.hooks.IKE != nil {
-					u.hooks.IKE(rest, s.localFor(r.control(i)), r.from(i))
-				}
+				u.queueIKE(rest, s.localFor(r.control(i)), r.from(i))
 				continue
 			}
 			spi, _, _ := PeekSPI(rest)
@@ -446,6 +459,28 @@ func (u *Userspace) readRaw() {
 			r.setBuf(i, bufs[i].data[:])
 		}
 		u.dispatch(out)
+	}
+}
+
+// queueIKE hands an IKE message to the IKE goroutine. IKE work (Diffie-
+// Hellman, PSK trial decryption) takes milliseconds; done on a reader it
+// would hold up every ESP packet behind it on that socket.
+func (u *Userspace) queueIKE(pkt []byte, local, remote netip.AddrPort) {
+	if u.hooks.IKE == nil {
+		return
+	}
+	m := ikeMsg{pkt: append([]byte(nil), pkt...), local: local, remote: remote}
+	select {
+	case u.ikeCh <- m:
+	default:
+		u.ctr.ikeDropped.Add(1)
+	}
+}
+
+func (u *Userspace) runIKE() {
+	defer u.workersWG.Done()
+	for m := range u.ikeCh {
+		u.hooks.IKE(m.pkt, m.local, m.remote)
 	}
 }
 
@@ -617,6 +652,9 @@ func (u *Userspace) Close() error {
 		u.readers.Wait()
 		for _, w := range u.workers {
 			close(w.ch)
+		}
+		if u.ikeCh != nil {
+			close(u.ikeCh)
 		}
 		u.workersWG.Wait()
 		for _, e := range u.tab.all() {
