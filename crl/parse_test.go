@@ -3,6 +3,7 @@ package crl
 import (
 	"bytes"
 	"crypto/x509"
+	"encoding/asn1"
 	"errors"
 	"math/big"
 	"testing"
@@ -161,4 +162,42 @@ func TestLookupOddSerials(t *testing.T) {
 			t.Errorf("Lookup(%v) = %v, want %v", tc.n, ok, tc.want)
 		}
 	}
+}
+
+func TestParseDPURLs(t *testing.T) {
+	ca := must(crltest.NewRoot("DP CA", crltest.Options{NotBefore: t0.AddDate(-1, 0, 0)}))
+	leaf := must(ca.Leaf("dp", crltest.Options{NotBefore: t0, FreshestURLs: []string{"http://127.0.0.1/a.crl", "file:///tmp/b.crl"}}))
+	got := certDeltaURLs(leaf.Cert)
+	if len(got) != 2 || got[0] != "http://127.0.0.1/a.crl" || got[1] != "file:///tmp/b.crl" {
+		t.Fatalf("certDeltaURLs = %q", got)
+	}
+	// crypto/x509 parses CRLDistributionPoints with the same syntax: our
+	// reader must agree with it on a certificate's CDP extension.
+	leaf2 := must(ca.Leaf("dp2", crltest.Options{NotBefore: t0, CRLURLs: []string{"http://127.0.0.1/c.crl", "ldap://x/y"}}))
+	for _, ext := range leaf2.Cert.Extensions {
+		if ext.Id.Equal(asn1.ObjectIdentifier{2, 5, 29, 31}) {
+			urls, err := parseDPURLs(ext.Value)
+			if err != nil || len(urls) != 2 || urls[0] != leaf2.Cert.CRLDistributionPoints[0] || urls[1] != leaf2.Cert.CRLDistributionPoints[1] {
+				t.Fatalf("parseDPURLs(CDP) = %q, %v; crypto/x509 says %q", urls, err, leaf2.Cert.CRLDistributionPoints)
+			}
+		}
+	}
+	for _, bad := range [][]byte{nil, {0x30, 0x02, 0x04, 0x00}, {0x30, 0x04, 0x30, 0x02, 0xa0, 0x05}} {
+		if _, err := parseDPURLs(bad); err == nil {
+			t.Errorf("parseDPURLs(%x) accepted malformed input", bad)
+		}
+	}
+}
+
+func FuzzParseDPURLs(f *testing.F) {
+	ca := must(crltest.NewRoot("DP CA", crltest.Options{NotBefore: t0.AddDate(-1, 0, 0), FreshestURLs: []string{"http://127.0.0.1/a.crl"}, CRLURLs: []string{"http://127.0.0.1/b.crl"}}))
+	for _, ext := range ca.Cert.Extensions {
+		f.Add(ext.Value)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		urls, err := parseDPURLs(data)
+		if err != nil && urls != nil {
+			t.Fatal("URLs returned with an error")
+		}
+	})
 }
