@@ -81,6 +81,11 @@ type Config struct {
 	Logger *slog.Logger
 	// Registerer receives the metrics (none when nil).
 	Registerer prometheus.Registerer
+	// OnResult, when set, is called with every verification's result,
+	// accepted or not, so the audit log can record the reason and mode even
+	// when the caller (VerifyChain) only passes an error on. It runs in the
+	// verifying goroutine and must not block.
+	OnResult func(*Result)
 }
 
 // Checker verifies peer certificates. It is safe for concurrent use.
@@ -93,6 +98,7 @@ type Checker struct {
 	clock  clock.Clock
 	m      *metrics
 	f      *fetcher
+	hook   func(*Result)
 
 	closeOnce sync.Once
 }
@@ -106,7 +112,7 @@ func New(cfg Config) (*Checker, error) {
 	if len(cfg.Roots) == 0 {
 		return nil, ErrNoRoots
 	}
-	c := &Checker{mode: cfg.Mode, roots: x509.NewCertPool(), clock: cfg.Clock}
+	c := &Checker{mode: cfg.Mode, roots: x509.NewCertPool(), clock: cfg.Clock, hook: cfg.OnResult}
 	if c.clock == nil {
 		c.clock = clock.Real{}
 	}
@@ -295,10 +301,22 @@ func (r *Result) LogValue() slog.Value {
 func (c *Checker) Verify(ctx context.Context, leaf *x509.Certificate, intermediates []*x509.Certificate) (*Result, error) {
 	res := c.verify(ctx, leaf, intermediates)
 	c.m.check(res.Mode, res.Outcome, res.Reason)
+	if c.hook != nil {
+		c.hook(res)
+	}
 	if res.Outcome == Reject {
 		return res, &RejectError{Reason: res.Reason, Mode: res.Mode, Detail: res.Detail}
 	}
 	return res, nil
+}
+
+// VerifyChain is Verify for callers that need only the verdict; it
+// satisfies the IKE engine's CertVerifier interface. The error is a
+// *RejectError (errors.As gives the reason and mode) when the certificate
+// is refused. Use Config.OnResult to audit accepted certificates too.
+func (c *Checker) VerifyChain(ctx context.Context, leaf *x509.Certificate, intermediates []*x509.Certificate) error {
+	_, err := c.Verify(ctx, leaf, intermediates)
+	return err
 }
 
 func (c *Checker) verify(ctx context.Context, leaf *x509.Certificate, intermediates []*x509.Certificate) *Result {

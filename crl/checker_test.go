@@ -540,3 +540,25 @@ func TestLoadCertificates(t *testing.T) {
 		t.Errorf("DER: %v", err)
 	}
 }
+
+// VerifyChain has the shape of the IKE engine's CertVerifier, and OnResult
+// sees every outcome, including mode 1's tolerated conditions.
+func TestVerifyChainAndOnResult(t *testing.T) {
+	p := newPKI(t)
+	var seen []*Result
+	c := p.checker(ModeRevokedOnly, func(cfg *Config) { cfg.OnResult = func(r *Result) { seen = append(seen, r) } })
+	var v interface {
+		VerifyChain(context.Context, *x509.Certificate, []*x509.Certificate) error
+	} = c
+	if err := v.VerifyChain(context.Background(), p.leaf(p.root, "vc", p.deadURL).Cert, nil); err != nil {
+		t.Fatalf("mode 1, DP down: %v", err)
+	}
+	err := v.VerifyChain(context.Background(), p.leaf(p.other, "vc-untrusted").Cert, nil)
+	var re *RejectError
+	if !errors.As(err, &re) || re.Reason != ReasonUntrustedIssuer || re.Mode != ModeRevokedOnly || !errors.Is(err, ErrUntrustedIssuer) {
+		t.Fatalf("untrusted: %v", err)
+	}
+	if len(seen) != 2 || seen[0].Reason != ReasonCRLUnreachable || seen[0].Outcome != Accept || seen[1].Reason != ReasonUntrustedIssuer {
+		t.Fatalf("OnResult saw %d results: %+v", len(seen), seen)
+	}
+}
