@@ -328,3 +328,24 @@ func TestForgedReplacementKeepsRevocation(t *testing.T) {
 	}
 	expect(t, "after the issuer's next CRL", verify(t, c, leaf), Accept, ReasonOK)
 }
+
+// A DP that serves an expired CRL is not asked again by every negotiation:
+// the back-off applies to useless reads as to failed ones.
+func TestStaleCRLBackoff(t *testing.T) {
+	p := newPKI(t)
+	leaf := p.leaf(p.root, "stale", p.url("/stale.crl"))
+	p.dp.Set("/stale.crl", p.crl(p.root, crltest.CRLOptions{ThisUpdate: t0.Add(-48 * time.Hour), NextUpdate: t0.Add(-24 * time.Hour)}))
+	c := p.checker(ModeStrict, func(cfg *Config) { cfg.RetryBackoff = time.Minute })
+	for range 3 {
+		expect(t, "stale CRL", verify(t, c, leaf), Reject, ReasonCRLExpired)
+	}
+	if h := p.dp.Hits("/stale.crl"); h != 1 {
+		t.Fatalf("%d fetches within the back-off, want 1", h)
+	}
+	p.dp.Set("/stale.crl", p.crl(p.root, crltest.CRLOptions{}))
+	p.clk.Advance(time.Minute)
+	expect(t, "after the back-off", verify(t, c, leaf), Accept, ReasonOK)
+	if h := p.dp.Hits("/stale.crl"); h != 2 {
+		t.Fatalf("%d fetches after the back-off, want 2", h)
+	}
+}

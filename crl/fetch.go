@@ -135,7 +135,11 @@ func (f *fetcher) get(ctx context.Context, rawURL string) fetched {
 	}
 	fl := e.flight
 	if fl == nil {
-		inBackoff := !e.failedAt.IsZero() && now.Sub(e.failedAt) < f.backoff
+		// Within the back-off after a failed read, or after a read that
+		// brought nothing usable (a CA publishing a stale CRL), answer
+		// from what we have at once.
+		inBackoff := (!e.failedAt.IsZero() && now.Sub(e.failedAt) < f.backoff) ||
+			(!e.readAt.IsZero() && now.Sub(e.readAt) < f.backoff)
 		if inBackoff {
 			r := e.fetchedLocked()
 			f.mu.Unlock()
