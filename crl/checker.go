@@ -394,11 +394,19 @@ func (c *Checker) classifyChainError(err error, leaf *x509.Certificate, sent []*
 	var ua x509.UnknownAuthorityError
 	if errors.As(err, &ua) {
 		// crypto/x509 reports a forged signature as an unknown authority;
-		// tell it apart when a CA of the right name is known.
-		for _, cand := range c.candidates(leaf, sent) {
-			if leaf.CheckSignatureFrom(cand) != nil {
-				return ReasonCertBadSignature, fmt.Sprintf("%q is not signed by the key of %q", leaf.Subject, cand.Subject)
+		// tell it apart when CAs of the right name are known and none of
+		// their keys signed the leaf. (If one did, the trouble is further
+		// up: untrusted.)
+		cands := c.candidates(leaf, sent)
+		signed := false
+		for _, cand := range cands {
+			if leaf.CheckSignatureFrom(cand) == nil {
+				signed = true
+				break
 			}
+		}
+		if len(cands) > 0 && !signed {
+			return ReasonCertBadSignature, fmt.Sprintf("%q is not signed by the key of %q", leaf.Subject, cands[0].Subject)
 		}
 		return ReasonUntrustedIssuer, fmt.Sprintf("issuer %q of %q is not a trusted CA and no chain leads to one", leaf.Issuer, leaf.Subject)
 	}

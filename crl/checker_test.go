@@ -437,6 +437,9 @@ func TestChainFailures(t *testing.T) {
 	expect(t, "expired", verify(t, c, dated(t0.AddDate(-2, 0, 0), t0.Add(-time.Second))), Reject, ReasonCertExpired)
 	expect(t, "not yet valid", verify(t, c, dated(t0.Add(time.Hour), t0.AddDate(1, 0, 0))), Reject, ReasonCertNotYetValid)
 	expect(t, "forged signature", verify(t, c, p.leaf(p.impostor, "forged")), Reject, ReasonCertBadSignature)
+	// The client sends the impostor CA itself: the leaf is signed by a CA
+	// of that name, which is just not trusted.
+	expect(t, "impostor CA sent along", verify(t, c, p.leaf(p.impostor, "forged"), p.impostor), Reject, ReasonUntrustedIssuer)
 
 	expiredInter := must(p.root.Intermediate("Old CA", crltest.Options{NotBefore: t0.AddDate(-3, 0, 0), NotAfter: t0.AddDate(-1, 0, 0)}))
 	l := must(expiredInter.Leaf("old", crltest.Options{NotBefore: t0.AddDate(-2, 0, 0), NotAfter: t0.AddDate(1, 0, 0)}))
