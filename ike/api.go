@@ -1,10 +1,5 @@
 package ike
 
-import (
-	"net/netip"
-
-	"github.com/l2tpsecd/l2tpsecd/ike/isakmp"
-)
 
 // IKESAs lists the IKE SAs (half-open ones included) for the control API.
 func (e *Engine) IKESAs() []Phase1Info {
@@ -42,23 +37,4 @@ func (e *Engine) Touch(inSPI uint32) {
 		cs.parent.lastSeen = e.clock.Now()
 		cs.parent.dpdOutstanding = 0
 	}
-}
-
-// SignatureAuth is the extension point for certificate authentication
-// (RSA/ECDSA signatures with CERT/CERTREQ, issue 5). With signatures,
-// SKEYID = prf(Ni_b | Nr_b, g^xy) (SKEYIDSignature) and message 5/6
-// carry SIG (and CERT) instead of HASH, signed over HASH_I/HASH_R. The
-// engine negotiates PSK only until an implementation is configured in
-// Config.Signatures; it is not wired yet.
-type SignatureAuth interface {
-	// Methods lists the phase-1 authentication methods offered (e.g.
-	// isakmp.AuthRSASig, isakmp.AuthECDSA256).
-	Methods() []isakmp.AuthMethod
-	// Sign signs our HASH_R (or HASH_I) and returns the signature and our
-	// certificate chain (DER, leaf first).
-	Sign(m isakmp.AuthMethod, hash []byte) (sig []byte, chain [][]byte, err error)
-	// Verify checks the peer's chain (including revocation, through the
-	// crl package's checker) and its signature over hash. peer is for the
-	// audit log only.
-	Verify(m isakmp.AuthMethod, chain [][]byte, hash, sig []byte, peer netip.Addr) error
 }

@@ -3,6 +3,7 @@ package ike
 import (
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -79,9 +80,9 @@ type Config struct {
 	// retransmissions (defaults 2 s and 5).
 	RetransmitInterval time.Duration
 	RetransmitTries    int
-	// Signatures enables certificate authentication (not implemented yet;
-	// see SignatureAuth). Nil: pre-shared keys only.
-	Signatures SignatureAuth
+	// Certs enables certificate authentication (RSA or ECDSA signatures,
+	// by the key type). Nil: pre-shared keys only.
+	Certs *CertConfig
 	// Rand supplies cookies, nonces, SPIs and DH keys (crypto/rand when
 	// nil).
 	Rand io.Reader
@@ -137,6 +138,9 @@ type Phase1Info struct {
 	NATT                isakmp.VendorID // NAT-T variant in use, VendorUnknown if none
 	DPD                 bool
 	Established         time.Time
+	// PeerCert is the peer's verified certificate with signature
+	// authentication (for binding the PPP user to it).
+	PeerCert *x509.Certificate
 }
 
 // ESPKeys are the keys of one direction of a child SA.
@@ -224,6 +228,8 @@ type Engine struct {
 	metrics   *Metrics
 	stats     Stats
 	frags     *isakmp.Reassembler
+	// pending counts certificate verifications running outside the lock.
+	pending sync.WaitGroup
 
 	mu       sync.Mutex // guards everything below
 	sas      map[cookiePair]*ikeSA
@@ -298,6 +304,18 @@ func (e *Engine) emit(f func()) { e.evq = append(e.evq, f) }
 
 func (e *Engine) sendLocked(pkt []byte, local, remote netip.AddrPort) {
 	e.out = append(e.out, outPacket{pkt: pkt, local: local, remote: remote})
+}
+
+// authMethods lists what the responder can authenticate with.
+func (e *Engine) authMethods() []isakmp.AuthMethod {
+	var m []isakmp.AuthMethod
+	if len(e.cfg.PSKs) > 0 {
+		m = append(m, isakmp.AuthPSK)
+	}
+	if c := e.cfg.Certs.method(); c != 0 && e.cfg.Certs.Verifier != nil {
+		m = append(m, c)
+	}
+	return m
 }
 
 func (e *Engine) policyFor(peer netip.Addr) Policy {

@@ -95,8 +95,25 @@ func (n *testNet) pump() {
 		}
 		n.mu.Lock()
 		if len(n.q) == 0 {
+			hosts := make([]*Engine, 0, len(n.hosts))
+			for _, e := range n.hosts {
+				if e != nil {
+					hosts = append(hosts, e)
+				}
+			}
 			n.mu.Unlock()
-			return
+			// Certificate checks run in goroutines; their replies come
+			// after they finish.
+			for _, e := range hosts {
+				e.pending.Wait()
+			}
+			n.mu.Lock()
+			empty := len(n.q) == 0
+			n.mu.Unlock()
+			if empty {
+				return
+			}
+			continue
 		}
 		d := n.q[0]
 		n.q = n.q[1:]

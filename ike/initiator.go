@@ -1,6 +1,7 @@
 package ike
 
 import (
+	"context"
 	"crypto/hmac"
 	"encoding/binary"
 	"fmt"
@@ -33,6 +34,10 @@ type DialConfig struct {
 	NoNATT bool
 	// DPD announces dead peer detection.
 	DPD bool
+	// Certs authenticates with a certificate instead of PSK (the offered
+	// suites get the method of Certs.Key). The initiator verifies the
+	// responder's chain synchronously.
+	Certs *CertConfig
 	// NATTPort is the responder's NAT-T port to float to (default 4500;
 	// tests against a reference server may use another).
 	NATTPort uint16
@@ -62,11 +67,22 @@ func (e *Engine) Dial(local, remote netip.AddrPort, dc DialConfig) (isakmp.Cooki
 	if !dc.NoNATT && dc.NATT == isakmp.VendorUnknown {
 		dc.NATT = isakmp.VendorRFC3947
 	}
+	if dc.Certs != nil {
+		m := dc.Certs.method()
+		if m == 0 || len(dc.Certs.Chain) == 0 || dc.Certs.Verifier == nil {
+			return isakmp.Cookie{}, fmt.Errorf("ike: certificate configuration needs a chain, an RSA or ECDSA key and a verifier")
+		}
+		suites := append([]Phase1Suite(nil), dc.Phase1...)
+		for i := range suites {
+			suites[i].Auth = m
+		}
+		dc.Phase1 = suites
+	}
 	if len(dc.Phase1) == 0 || len(dc.Phase1) > 255 {
 		return isakmp.Cookie{}, fmt.Errorf("ike: %d phase-1 suites to offer", len(dc.Phase1))
 	}
 	sa := &ikeSA{initiator: true, ckyI: e.newCookie(), local: local, remote: remote, created: e.clock.Now(),
-		policy: e.cfg.Policy, keyIndex: -1, psk: dc.PSK, dial: &dc}
+		policy: e.cfg.Policy, keyIndex: -1, psk: dc.PSK, dial: &dc, certs: dc.Certs}
 	var ts []isakmp.Transform
 	for i, s := range dc.Phase1 {
 		ts = append(ts, isakmp.Transform{Number: uint8(i + 1), ID: uint8(isakmp.KeyIKE), Attributes: encodePhase1Transform(s, dc.Lifetime)})
@@ -175,7 +191,11 @@ func (e *Engine) initiatorMM2Locked2(sa *ikeSA, pkt []byte) error {
 		return err
 	}
 	sa.gxi, sa.ni = sa.dh.Public(), e.random(32)
-	payloads := append([]isakmp.Payload{&isakmp.KE{Data: sa.gxi}, &isakmp.Nonce{Data: sa.ni}}, sa.natdPayloads()...)
+	payloads := []isakmp.Payload{&isakmp.KE{Data: sa.gxi}, &isakmp.Nonce{Data: sa.ni}}
+	if isSignature(sa.suite.Auth) {
+		payloads = append(payloads, certReqPayloads(sa.certs)...)
+	}
+	payloads = append(payloads, sa.natdPayloads()...)
 	out := &isakmp.Message{Header: sa.header(isakmp.ExchangeMainMode, 0), Body: isakmp.Body{Payloads: payloads}}
 	b, err := out.Marshal()
 	if err != nil {
@@ -204,6 +224,9 @@ func (e *Engine) initiatorMM4Locked(sa *ikeSA, pkt []byte) error {
 	}
 	sa.gxr, sa.nr = ke, nr
 	skeyid := SKEYIDPreShared(sa.suite.Hash, sa.psk, sa.ni, sa.nr)
+	if isSignature(sa.suite.Auth) {
+		skeyid = SKEYIDSignature(sa.suite.Hash, sa.ni, sa.nr, gxy)
+	}
 	if sa.keys, err = DerivePhase1(sa.suite.Hash, sa.suite.Cipher, sa.suite.KeyBytes(), skeyid, gxy, sa.ckyI[:], sa.ckyR[:], sa.gxi, sa.gxr); err != nil {
 		return err
 	}
@@ -215,11 +238,22 @@ func (e *Engine) initiatorMM4Locked(sa *ikeSA, pkt []byte) error {
 		e.traceLocked(sa, "NAT detected, floating to 4500", sa.remote, "local_behind_nat", sa.natLocal, "peer_behind_nat", sa.natRemote)
 	}
 	id := isakmp.NewIDAddr(sa.local.Addr().Unmap(), 0, 0)
+	if isSignature(sa.suite.Auth) {
+		id = idForCert(sa.certs.Chain[0])
+	}
 	idRaw, err := idBody(id)
 	if err != nil {
 		return err
 	}
-	payloads := []isakmp.Payload{id, &isakmp.Hash{Data: HashI(sa.suite.Hash, skeyid, sa.gxi, sa.gxr, sa.ckyI[:], sa.ckyR[:], sa.saiB, idRaw)}}
+	hashI := HashI(sa.suite.Hash, skeyid, sa.gxi, sa.gxr, sa.ckyI[:], sa.ckyR[:], sa.saiB, idRaw)
+	payloads := []isakmp.Payload{id, &isakmp.Hash{Data: hashI}}
+	if isSignature(sa.suite.Auth) {
+		sig, err := signHash(sa.certs.Key, sa.suite.Auth, hashI)
+		if err != nil {
+			return err
+		}
+		payloads = append(append([]isakmp.Payload{id}, certPayloads(sa.certs.Chain)...), &isakmp.Sig{Data: sig})
+	}
 	if sa.dial.InitialContact {
 		payloads = append(payloads, &isakmp.Notify{DOI: isakmp.DOIIPsec, Protocol: isakmp.ProtoISAKMP,
 			NotifyType: isakmp.NotifyInitialContact, SPI: append(sa.ckyI[:], sa.ckyR[:]...)})
@@ -241,6 +275,9 @@ func (e *Engine) initiatorMM6Locked(sa *ikeSA, h isakmp.Header, body []byte) err
 	b, _, next, err := sa.decrypt(h, body, sa.iv)
 	if err == nil {
 		id, idRaw, hash := mm56Payloads(b)
+		if id != nil && isSignature(sa.suite.Auth) {
+			return e.initiatorMM6SigLocked(sa, h, b, id, idRaw, next)
+		}
 		if id != nil && hash != nil && hmac.Equal(hash.Data, HashR(sa.suite.Hash, sa.keys.SKEYID, sa.gxi, sa.gxr, sa.ckyI[:], sa.ckyR[:], sa.saiB, idRaw)) {
 			e.traceMsgLocked(sa, false, &h, b.Payloads, sa.remote)
 			sa.peerID = copyID(id)
@@ -257,6 +294,35 @@ func (e *Engine) initiatorMM6Locked(sa *ikeSA, h isakmp.Header, body []byte) err
 	e.countPhase(false, false, f.Reason)
 	e.emit(func() { e.events.Phase1Failed(remote, f) })
 	return f
+}
+
+// initiatorMM6SigLocked checks the responder's SIG_R, ID and chain
+// (synchronously: the initiator serves tests and the load generator).
+func (e *Engine) initiatorMM6SigLocked(sa *ikeSA, h isakmp.Header, b *isakmp.Body, id *isakmp.ID, idRaw, next []byte) error {
+	e.traceMsgLocked(sa, false, &h, b.Payloads, sa.remote)
+	sig, ok := isakmp.Find[*isakmp.Sig](b.Payloads)
+	if !ok {
+		return e.failPhase1Locked(sa, &Failure{Reason: ReasonMalformed, Detail: "message 6 without SIG"})
+	}
+	leaf, inter, err := parseCerts(b.Payloads)
+	if err != nil {
+		return e.failPhase1Locked(sa, &Failure{Reason: ReasonCertificate, Detail: err.Error()})
+	}
+	hashR := HashR(sa.suite.Hash, sa.keys.SKEYID, sa.gxi, sa.gxr, sa.ckyI[:], sa.ckyR[:], sa.saiB, idRaw)
+	if err := verifyHash(leaf.PublicKey, sa.suite.Auth, hashR, sig.Data); err != nil {
+		return e.failPhase1Locked(sa, &Failure{Reason: ReasonBadSignature, Detail: err.Error()})
+	}
+	if err := checkIDAgainstCert(id, leaf); err != nil {
+		return e.failPhase1Locked(sa, &Failure{Reason: ReasonInvalidID, Detail: err.Error()})
+	}
+	if err := sa.certs.Verifier.VerifyChain(context.Background(), leaf, inter); err != nil {
+		return e.failPhase1Locked(sa, &Failure{Reason: ReasonCertificate, Detail: err.Error()})
+	}
+	sa.peerID, sa.peerCert = copyID(id), leaf
+	sa.iv, sa.lastP1IV = next, next
+	sa.lastReply = nil
+	e.establishLocked(sa)
+	return nil
 }
 
 // QuickMode starts a new Quick Mode on an established IKE SA that we

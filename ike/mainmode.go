@@ -1,6 +1,7 @@
 package ike
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"fmt"
@@ -114,7 +115,7 @@ func (e *Engine) responderMM1Locked(pkt []byte, h isakmp.Header, body []byte, lo
 		return err
 	}
 	e.traceLocked(sa, "phase-1 proposals offered", remote, "offered", describeP1(offers), "policy", sa.policy.Level.String())
-	choice, fail := sa.policy.SelectPhase1(offers, []isakmp.AuthMethod{isakmp.AuthPSK})
+	choice, fail := sa.policy.SelectPhase1(offers, e.authMethods())
 	if fail != nil {
 		fail.KeyIndex = -1
 		e.traceLocked(sa, "phase-1 refused: "+fail.Error(), remote)
@@ -245,7 +246,12 @@ func (e *Engine) mainModeLocked(sa *ikeSA, pkt []byte, h isakmp.Header, body []b
 	case p1RespSentMM2:
 		return e.responderMM3Locked(sa, pkt, sum)
 	case p1RespSentMM4:
+		if isSignature(sa.suite.Auth) {
+			return e.responderMM5SigLocked(sa, h, body, sum)
+		}
 		return e.responderMM5Locked(sa, h, body, sum)
+	case p1RespVerifying:
+		return nil // message 5 again while its certificate is checked
 	case p1InitSentMM1:
 		return e.initiatorMM2Locked2(sa, pkt)
 	case p1InitSentMM3:
@@ -296,7 +302,18 @@ func (e *Engine) responderMM3Locked(sa *ikeSA, pkt []byte, sum [32]byte) error {
 	if sa.natDetected() {
 		e.traceLocked(sa, "NAT detected", sa.remote, "local_behind_nat", sa.natLocal, "peer_behind_nat", sa.natRemote)
 	}
-	reply := append([]isakmp.Payload{&isakmp.KE{Data: sa.gxr}, &isakmp.Nonce{Data: sa.nr}}, sa.natdPayloads()...)
+	reply := []isakmp.Payload{&isakmp.KE{Data: sa.gxr}, &isakmp.Nonce{Data: sa.nr}}
+	if isSignature(sa.suite.Auth) {
+		// With signatures the keys do not depend on a secret we must
+		// guess: derive them now, and ask for the peer's certificate.
+		sa.certs = e.cfg.Certs
+		skeyid := SKEYIDSignature(sa.suite.Hash, sa.ni, sa.nr, sa.gxy)
+		if sa.keys, err = DerivePhase1(sa.suite.Hash, sa.suite.Cipher, sa.suite.KeyBytes(), skeyid, sa.gxy, sa.ckyI[:], sa.ckyR[:], sa.gxi, sa.gxr); err != nil {
+			return err
+		}
+		reply = append(reply, certReqPayloads(sa.certs)...)
+	}
+	reply = append(reply, sa.natdPayloads()...)
 	out := &isakmp.Message{Header: sa.header(isakmp.ExchangeMainMode, 0), Body: isakmp.Body{Payloads: reply}}
 	b, err := out.Marshal()
 	if err != nil {
@@ -368,13 +385,7 @@ func (e *Engine) responderMM5Locked(sa *ikeSA, h isakmp.Header, body []byte, sum
 		}
 	}
 	if found < 0 {
-		f := &Failure{Reason: ReasonPSKMismatch, Detail: fmt.Sprintf("message 5 matched none of %d candidate keys", len(cands)), KeyIndex: -1}
-		e.traceLocked(sa, "phase-1 failed: "+f.Error(), sa.remote)
-		remote := sa.remote
-		e.removeSALocked(sa, ReasonPSKMismatch, false)
-		e.countPhase(false, false, ReasonPSKMismatch)
-		e.emit(func() { e.events.Phase1Failed(remote, f) })
-		return f
+		return e.failPhase1Locked(sa, &Failure{Reason: ReasonPSKMismatch, Detail: fmt.Sprintf("message 5 matched none of %d candidate keys", len(cands))})
 	}
 	sa.keys, sa.keyIndex = keys, found
 	rh := h
@@ -403,6 +414,100 @@ func (e *Engine) responderMM5Locked(sa *ikeSA, h isakmp.Header, body []byte, sum
 	sa.lastRecv, sa.lastReply = sum, b
 	sa.iv, sa.lastP1IV = last, last
 	e.sendLocked(b, sa.local, sa.remote)
+	e.establishLocked(sa)
+	return nil
+}
+
+// failPhase1Locked ends a negotiation that failed after message 1 and
+// reports why.
+func (e *Engine) failPhase1Locked(sa *ikeSA, f *Failure) *Failure {
+	f.KeyIndex = -1
+	e.traceLocked(sa, "phase-1 failed: "+f.Error(), sa.remote)
+	remote := sa.remote
+	e.removeSALocked(sa, f.Reason, false)
+	e.countPhase(false, false, f.Reason)
+	e.emit(func() { e.events.Phase1Failed(remote, f) })
+	return f
+}
+
+// responderMM5SigLocked checks message 5 with signature authentication:
+// the SIG over HASH_I with the sent certificate's key and the ID against
+// the certificate here, then the chain (which may need CRL fetches)
+// without the lock; message 6 follows when it passes.
+func (e *Engine) responderMM5SigLocked(sa *ikeSA, h isakmp.Header, body []byte, sum [32]byte) error {
+	b, _, next, err := sa.decrypt(h, body, sa.keys.IV)
+	if err != nil {
+		return err
+	}
+	e.traceMsgLocked(sa, false, &h, b.Payloads, sa.remote)
+	id, idRaw, _ := mm56Payloads(b)
+	sig, ok := isakmp.Find[*isakmp.Sig](b.Payloads)
+	if id == nil || !ok {
+		return e.failPhase1Locked(sa, &Failure{Reason: ReasonMalformed, Detail: "message 5 without ID or SIG"})
+	}
+	leaf, inter, err := parseCerts(b.Payloads)
+	if err != nil {
+		return e.failPhase1Locked(sa, &Failure{Reason: ReasonCertificate, Detail: err.Error()})
+	}
+	hashI := HashI(sa.suite.Hash, sa.keys.SKEYID, sa.gxi, sa.gxr, sa.ckyI[:], sa.ckyR[:], sa.saiB, idRaw)
+	if err := verifyHash(leaf.PublicKey, sa.suite.Auth, hashI, sig.Data); err != nil {
+		return e.failPhase1Locked(sa, &Failure{Reason: ReasonBadSignature, Detail: err.Error()})
+	}
+	if err := checkIDAgainstCert(id, leaf); err != nil {
+		return e.failPhase1Locked(sa, &Failure{Reason: ReasonInvalidID, Detail: err.Error()})
+	}
+	sa.peerID, sa.peerCert = copyID(id), leaf
+	for _, n := range isakmp.FindAll[*isakmp.Notify](b.Payloads) {
+		if n.NotifyType == isakmp.NotifyInitialContact {
+			sa.initialContact = true
+		}
+	}
+	sa.setState(p1RespVerifying)
+	sa.lastRecv, sa.lastReply = sum, nil
+	verifier := sa.certs.Verifier
+	e.pending.Add(1)
+	go func() {
+		defer e.pending.Done()
+		err := verifier.VerifyChain(context.Background(), leaf, inter)
+		e.lock()
+		defer e.unlock()
+		if sa.state != p1RespVerifying {
+			return // timed out or deleted meanwhile
+		}
+		if err != nil {
+			e.failPhase1Locked(sa, &Failure{Reason: ReasonCertificate, Detail: fmt.Sprintf("%q: %v", leaf.Subject.String(), err)})
+			return
+		}
+		if err := e.responderMM6SigLocked(sa, next); err != nil {
+			e.failPhase1Locked(sa, &Failure{Reason: ReasonCertificate, Detail: "signing message 6: " + err.Error()})
+		}
+	}()
+	return nil
+}
+
+// responderMM6SigLocked answers with IDir, our chain and SIG_R.
+func (e *Engine) responderMM6SigLocked(sa *ikeSA, iv []byte) error {
+	idr := idForCert(sa.certs.Chain[0])
+	idrRaw, err := idBody(idr)
+	if err != nil {
+		return err
+	}
+	hashR := HashR(sa.suite.Hash, sa.keys.SKEYID, sa.gxi, sa.gxr, sa.ckyI[:], sa.ckyR[:], sa.saiB, idrRaw)
+	sigR, err := signHash(sa.certs.Key, sa.suite.Auth, hashR)
+	if err != nil {
+		return err
+	}
+	reply := append(append([]isakmp.Payload{idr}, certPayloads(sa.certs.Chain)...), &isakmp.Sig{Data: sigR})
+	oh := sa.header(isakmp.ExchangeMainMode, 0)
+	pkt, last, err := sa.encrypt(oh, reply, iv)
+	if err != nil {
+		return err
+	}
+	oh.Flags |= isakmp.FlagEncryption
+	e.traceMsgLocked(sa, true, &oh, reply, sa.remote)
+	sa.lastReply = pkt
+	sa.iv, sa.lastP1IV = last, last
+	e.sendLocked(pkt, sa.local, sa.remote)
 	e.establishLocked(sa)
 	return nil
 }

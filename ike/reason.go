@@ -29,6 +29,8 @@ const (
 	ReasonShutdown
 	ReasonAuthMethod
 	ReasonAdmin
+	ReasonCertificate
+	ReasonBadSignature
 )
 
 var reasonNames = [...]string{
@@ -49,6 +51,8 @@ var reasonNames = [...]string{
 	ReasonShutdown:         "shutdown",
 	ReasonAuthMethod:       "auth_method_unsupported",
 	ReasonAdmin:            "deleted_by_admin",
+	ReasonCertificate:      "certificate_rejected",
+	ReasonBadSignature:     "bad_signature",
 }
 
 func (r Reason) String() string {
@@ -102,7 +106,7 @@ func (f *Failure) Unwrap() error {
 	switch f.Reason {
 	case ReasonNoProposalChosen:
 		return ErrNoProposalChosen
-	case ReasonPSKMismatch, ReasonBadHash:
+	case ReasonPSKMismatch, ReasonBadHash, ReasonCertificate, ReasonBadSignature:
 		return ErrAuthFailed
 	case ReasonMalformed:
 		return ErrMalformed

@@ -1,6 +1,7 @@
 package ike
 
 import (
+	"crypto/x509"
 	"fmt"
 	"net/netip"
 	"time"
@@ -13,6 +14,7 @@ import (
 // enum; setState is the only place that changes it.
 //
 //	responder: p1None -MM1/MM2-> p1RespSentMM2 -MM3/MM4-> p1RespSentMM4 -MM5/MM6-> p1Established
+//	           (certificates: p1RespSentMM4 -MM5-> p1RespVerifying -chain ok/MM6-> p1Established)
 //	initiator: p1None -MM1-> p1InitSentMM1 -MM2/MM3-> p1InitSentMM3 -MM4/MM5-> p1InitSentMM5 -MM6-> p1Established
 //	any -> p1Deleted (Delete, expiry, DPD, INITIAL-CONTACT, failure)
 type p1State uint8
@@ -21,6 +23,7 @@ const (
 	p1None p1State = iota
 	p1RespSentMM2
 	p1RespSentMM4
+	p1RespVerifying // message 5 checked, the peer's certificate chain is being verified
 	p1InitSentMM1
 	p1InitSentMM3
 	p1InitSentMM5
@@ -28,7 +31,7 @@ const (
 	p1Deleted
 )
 
-var p1StateNames = [...]string{"none", "resp_sent_mm2", "resp_sent_mm4", "init_sent_mm1", "init_sent_mm3", "init_sent_mm5", "established", "deleted"}
+var p1StateNames = [...]string{"none", "resp_sent_mm2", "resp_sent_mm4", "resp_verifying", "init_sent_mm1", "init_sent_mm3", "init_sent_mm5", "established", "deleted"}
 
 func (s p1State) String() string {
 	if int(s) < len(p1StateNames) {
@@ -62,6 +65,8 @@ type ikeSA struct {
 	keyIndex       int
 	psk            []byte // initiator only
 	peerID         *isakmp.ID
+	peerCert       *x509.Certificate
+	certs          *CertConfig // ours, for signature authentication
 	initialContact bool
 
 	// Peer capabilities from its vendor IDs.
@@ -101,6 +106,7 @@ func (sa *ikeSA) info() Phase1Info {
 	if sa.peerID != nil {
 		i.PeerID = idString(sa.peerID)
 	}
+	i.PeerCert = sa.peerCert
 	if sa.state == p1Established {
 		i.Established = sa.created
 	}
@@ -115,6 +121,10 @@ func idString(id *isakmp.ID) string {
 		}
 	case isakmp.IDFQDN, isakmp.IDUserFQDN:
 		return string(id.Data)
+	case isakmp.IDDERASN1DN:
+		if s := dnString(id.Data); s != "" {
+			return s
+		}
 	}
 	return fmt.Sprintf("%v:%x", id.IDType, id.Data)
 }
