@@ -1,6 +1,5 @@
 package ike
 
-
 // IKESAs lists the IKE SAs (half-open ones included) for the control API.
 func (e *Engine) IKESAs() []Phase1Info {
 	e.lock()
