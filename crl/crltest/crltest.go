@@ -71,6 +71,9 @@ type Options struct {
 	// ExtKeyUsage is left out when empty (as on many Windows user
 	// certificates).
 	ExtKeyUsage []x509.ExtKeyUsage
+	// OtherEKUs are EKU OIDs crypto/x509 has no constant for (e.g.
+	// IKEIntermediate).
+	OtherEKUs []asn1.ObjectIdentifier
 	// Serial defaults to a random positive 63-bit number.
 	Serial         *big.Int
 	Organization   string
@@ -178,6 +181,7 @@ func issue(parent *Identity, cn string, o Options, isCA bool) (*Identity, error)
 		NotAfter:              na,
 		KeyUsage:              ku,
 		ExtKeyUsage:           o.ExtKeyUsage,
+		UnknownExtKeyUsage:    o.OtherEKUs,
 		BasicConstraintsValid: true,
 		IsCA:                  isCA,
 		MaxPathLen:            o.MaxPathLen,
@@ -245,6 +249,11 @@ type CRLOptions struct {
 	// are published).
 	FreshestURL string
 }
+
+// IKEIntermediate is the "IP security IKE intermediate" EKU
+// (1.3.6.1.5.5.8.2.2) that Windows clients look for on a VPN server's
+// certificate.
+var IKEIntermediate = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 8, 2, 2}
 
 var (
 	oidSubjectAltName    = asn1.ObjectIdentifier{2, 5, 29, 17}
