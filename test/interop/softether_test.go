@@ -111,3 +111,40 @@ func lastLines(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// TestSoftEtherThreeBehindNAT: three clients behind one NAT (so the server
+// sees one public address, and all use source ports 500/4500/1701) connect
+// at once, with MS-CHAPv2 and PAP; each gets its own address and reaches
+// the LAN host. SoftEther serves them all (LAB.md), which is the behaviour
+// l2tpsecd must match. (SoftEther offers EAP, MS-CHAPv2 and PAP in LCP and
+// no CHAP-MD5: a client that allows only CHAP-MD5 is terminated, measured
+// here.)
+func TestSoftEtherThreeBehindNAT(t *testing.T) {
+	l := lab.New(t)
+	lab.StartSoftEther(t, l, lab.SoftEtherConfig{PSK: refPSK, User: refUser, Password: refPassword})
+	var cfgs []lab.ClientConfig
+	for _, m := range []lab.PPPAuth{lab.MSCHAPv2, lab.PAP, lab.MSCHAPv2} {
+		cfgs = append(cfgs, lab.ClientConfig{BehindNAT: true, PSK: refPSK, PPP: m, User: refUser, Password: refPassword})
+	}
+	cs := l.NewClients(t, cfgs...)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	seen := map[string]string{}
+	for _, c := range cs {
+		if err := c.Connect(ctx); err != nil {
+			t.Fatalf("connect %s with %v: %v", c.Guest.Name, c.Cfg.PPP, err)
+		}
+		a := c.Addr().String()
+		if other, dup := seen[a]; dup {
+			t.Fatalf("%s and %s both got %s", other, c.Guest.Name, a)
+		}
+		seen[a] = c.Guest.Name
+		t.Logf("%s (%v) got %s", c.Guest.Name, c.Cfg.PPP, a)
+	}
+	// Every client must still work once all three are up.
+	for _, c := range cs {
+		if err := c.Ping(ctx, l.Server.LANHost); err != nil {
+			t.Errorf("%s (%v): %v", c.Guest.Name, c.Cfg.PPP, err)
+		}
+	}
+}

@@ -263,6 +263,10 @@ const strongSwanLogConf = `charon {
 	# af-alg probes the kernel's algorithms for seconds under UML; the
 	# others need hardware or services the guest lacks, or act on the
 	# segment (forecast, farp, dhcp, ha).
+	# Give up on a silent server after ~16 s, not charon's ~165 s.
+	retransmit_tries = 3
+	retransmit_timeout = 2.0
+	retransmit_base = 1.5
 	plugins {
 		af-alg { load = no }
 		tpm { load = no }
@@ -325,6 +329,7 @@ func libreswanConf(cfg ClientConfig) string {
 		"ike=" + strings.TrimSuffix(cfg.IKE, "!"),
 		"phase2alg=" + strings.TrimSuffix(cfg.ESP, "!"),
 		"encapsulation=auto",
+		"retransmit-timeout=20s",
 		"rekey=no",
 		"keyingtries=1",
 		"auto=add",
