@@ -2,6 +2,9 @@ package ike
 
 import (
 	"bytes"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"log/slog"
 	"net"
@@ -163,9 +166,44 @@ swanctl { load = pem pkcs1 x509 pubkey openssl random nonce }
       }
     }
   }
+  certconn {
+    version = 1
+    local_addrs = 127.0.0.1
+    remote_addrs = 127.0.0.2
+    proposals = aes128-sha256-modp2048
+    local { auth = pubkey
+      certs = alice.pem }
+    remote { auth = pubkey
+      id = %%any }
+    children {
+      l2tpcert {
+        mode = transport
+        local_ts = 127.0.0.1[udp/1701]
+        remote_ts = 127.0.0.2[udp/1701]
+        esp_proposals = aes256-sha256
+      }
+    }
+  }
 }
 secrets { ike-1 { secret = "%s" } }
 `, psk))
+	// A test PKI: strongSwan authenticates as alice (RSA), we as the server.
+	pki := newTestPKI(t, "Interop Root CA")
+	alice := pki.leaf(t, "alice", true)
+	server := pki.leaf(t, "vpn.example.net", true)
+	for sub, f := range map[string]string{"x509ca": "root.pem", "x509": "alice.pem", "private": "alice.key"} {
+		os.MkdirAll(filepath.Join(dir, sub), 0o700)
+		var block *pem.Block
+		switch sub {
+		case "x509ca":
+			block = &pem.Block{Type: "CERTIFICATE", Bytes: pki.root.Raw}
+		case "x509":
+			block = &pem.Block{Type: "CERTIFICATE", Bytes: alice.Chain[0].Raw}
+		default:
+			block = &pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(alice.Key.(*rsa.PrivateKey))}
+		}
+		writeFile(t, filepath.Join(dir, sub, f), string(pem.EncodeToMemory(block)))
+	}
 	env := append(os.Environ(), "STRONGSWAN_CONF="+filepath.Join(dir, "strongswan.conf"))
 	cmd := exec.Command("ip", "netns", "exec", nsName, charon)
 	cmd.Env = env
@@ -206,11 +244,13 @@ secrets { ike-1 { secret = "%s" } }
 		}
 		return string(b)
 	}
-	swanctl("--load-all", "--file", filepath.Join(dir, "swanctl.conf"), "--noprompt")
+	if o := swanctl("--load-all", "--file", filepath.Join(dir, "swanctl.conf"), "--noprompt"); !strings.Contains(o, "successfully loaded 2 connections") {
+		t.Logf("swanctl --load-all:\n%s", o)
+	}
 
 	var traceBuf syncBuffer
 	ev := &chanEvents{p1: make(chan struct{}, 4), p2: make(chan struct{}, 4)}
-	eng := NewEngine(Config{PSKs: []PSK{{Key: []byte("not this one")}, {Key: []byte(psk)}}}, conns, ev, clock.Real{},
+	eng := NewEngine(Config{PSKs: []PSK{{Key: []byte("not this one")}, {Key: []byte(psk)}}, Certs: server}, conns, ev, clock.Real{},
 		slog.New(slog.NewTextHandler(&traceBuf, nil)), nil)
 	eng.SetTrace(true)
 	var wg sync.WaitGroup
@@ -226,7 +266,9 @@ secrets { ike-1 { secret = "%s" } }
 	}()
 
 	// 1. strongSwan initiates, we respond.
-	swanctl("--initiate", "--child", "l2tp", "--timeout", "8")
+	if o := swanctl("--initiate", "--child", "l2tp", "--timeout", "8"); !strings.Contains(o, "established") {
+		t.Logf("swanctl --initiate:\n%s", o)
+	}
 	select {
 	case <-ev.p1:
 	case <-time.After(10 * time.Second):
@@ -275,6 +317,24 @@ secrets { ike-1 { secret = "%s" } }
 	}
 	if !strings.Contains(string(log), "parsed QUICK_MODE request") || strings.Count(string(log), "unable to install") != 2 {
 		t.Errorf("strongSwan did not accept our Quick Mode exchange")
+	}
+
+	// 3. strongSwan with an RSA certificate, we with ours.
+	swanctl("--initiate", "--child", "l2tpcert", "--timeout", "8")
+	select {
+	case <-ev.p1:
+	case <-time.After(10 * time.Second):
+		t.Fatal("strongSwan did not establish phase 1 with certificates")
+	}
+	ev.mu.Lock()
+	info = ev.recorder.p1[len(ev.recorder.p1)-1]
+	ev.mu.Unlock()
+	if info.Suite.Auth != isakmp.AuthRSASig || info.PeerCert == nil || info.PeerCert.Subject.CommonName != "alice" {
+		t.Errorf("certificate phase 1: %+v", info)
+	}
+	log, _ = os.ReadFile(logPath)
+	if !strings.Contains(string(log), "IKE_SA certconn[3] established") {
+		t.Errorf("strongSwan does not report the certificate IKE SA established")
 	}
 }
 
