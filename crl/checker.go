@@ -192,6 +192,10 @@ func (c *Checker) Close() error {
 	return nil
 }
 
+// CRLs describes the distribution points read so far (sorted by URL), for
+// the control socket: the CRL held, when it was read, and the last error.
+func (c *Checker) CRLs() []CRLStatus { return c.f.status() }
+
 // Mode returns the strong_crl_check mode applied.
 func (c *Checker) Mode() Mode { return c.mode }
 

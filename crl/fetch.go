@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -231,6 +233,47 @@ func (f *fetcher) storeLocked(e *entry, c *CRL, now time.Time) {
 		e.good = e.cur
 	}
 	e.cur = c
+	f.m.held(e.url, c)
+}
+
+// CRLStatus describes one distribution point in the cache, for the
+// control socket.
+type CRLStatus struct {
+	URL                    string
+	Issuer                 string
+	Number                 string
+	ThisUpdate, NextUpdate time.Time
+	Entries                int
+	Delta                  bool
+	ReadAt                 time.Time
+	// LastError is the error of the last read, if it failed.
+	LastError string
+	// RefreshPending: a background refresh is scheduled.
+	RefreshPending bool
+}
+
+func (f *fetcher) status() []CRLStatus {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]CRLStatus, 0, len(f.entries))
+	for _, e := range f.entries {
+		s := CRLStatus{URL: e.url, ReadAt: e.readAt, RefreshPending: e.timer != nil}
+		if e.lastErr != nil {
+			s.LastError = e.lastErr.Error()
+		}
+		if c := e.cur; c != nil {
+			s.Issuer = c.List.Issuer.String()
+			if c.List.Number != nil {
+				s.Number = c.List.Number.String()
+			}
+			s.ThisUpdate, s.NextUpdate = c.List.ThisUpdate, c.List.NextUpdate
+			s.Entries = len(c.List.RevokedCertificateEntries)
+			s.Delta = c.Delta
+		}
+		out = append(out, s)
+	}
+	slices.SortFunc(out, func(a, b CRLStatus) int { return strings.Compare(a.URL, b.URL) })
+	return out
 }
 
 // refreshAt is when a CRL should be read again: RefreshLead before its

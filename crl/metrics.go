@@ -35,8 +35,9 @@ func (s FetchSource) String() string { return string(s) }
 
 // metrics are the package's counters; a nil *metrics records nothing.
 type metrics struct {
-	fetches *prometheus.CounterVec // source, result
-	checks  *prometheus.CounterVec // mode, outcome, reason
+	fetches    *prometheus.CounterVec // source, result
+	checks     *prometheus.CounterVec // mode, outcome, reason
+	nextUpdate *prometheus.GaugeVec   // url
 }
 
 // newMetrics registers the counters on reg. A second Checker on the same
@@ -50,6 +51,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "fetches_total", Help: "CRL reads by source (http, file, disk_cache) and result."}, []string{"source", "result"}),
 		checks: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "l2tpsecd", Subsystem: "crl",
 			Name: "certificate_checks_total", Help: "Certificate verifications by strong_crl_check mode, outcome and reason."}, []string{"mode", "outcome", "reason"}),
+		nextUpdate: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "l2tpsecd", Subsystem: "crl",
+			Name: "next_update_timestamp_seconds", Help: "nextUpdate of the newest CRL held per distribution point URL (alert when it nears)."}, []string{"url"}),
 	}
 	var err error
 	m.fetches, err = register(reg, m.fetches)
@@ -60,18 +63,23 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if err != nil {
 		return nil, err
 	}
+	m.nextUpdate, err = register(reg, m.nextUpdate)
+	if err != nil {
+		return nil, err
+	}
 	return m, nil
 }
 
-func register(reg prometheus.Registerer, c *prometheus.CounterVec) (*prometheus.CounterVec, error) {
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
 	if err := reg.Register(c); err != nil {
 		var are prometheus.AlreadyRegisteredError
 		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(*prometheus.CounterVec); ok {
+			if existing, ok := are.ExistingCollector.(C); ok {
 				return existing, nil
 			}
 		}
-		return nil, err
+		var zero C
+		return zero, err
 	}
 	return c, nil
 }
@@ -85,5 +93,11 @@ func (m *metrics) fetch(src FetchSource, r FetchResult) {
 func (m *metrics) check(mode Mode, o Outcome, r Reason) {
 	if m != nil {
 		m.checks.WithLabelValues(mode.String(), o.String(), string(r)).Inc()
+	}
+}
+
+func (m *metrics) held(url string, c *CRL) {
+	if m != nil && !c.List.NextUpdate.IsZero() {
+		m.nextUpdate.WithLabelValues(url).Set(float64(c.List.NextUpdate.Unix()))
 	}
 }

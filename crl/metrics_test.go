@@ -2,6 +2,7 @@ package crl
 
 import (
 	"testing"
+	"time"
 
 	"github.com/l2tpsecd/l2tpsecd/crl/crltest"
 	"github.com/prometheus/client_golang/prometheus"
@@ -66,4 +67,49 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("%s%v = %v, want %v", tc.name, tc.labels, got, tc.want)
 		}
 	}
+}
+
+func TestCRLStatusAndNextUpdateGauge(t *testing.T) {
+	p := newPKI(t)
+	reg := prometheus.NewRegistry()
+	leaf := p.leaf(p.root, "st", p.url("/st.crl"), p.url("/st404.crl"))
+	der := p.crl(p.root, crltest.CRLOptions{Number: 42, Revoked: []crltest.Revoked{crltest.Revoke(p.leaf(p.root, "x"), t0, 0)}})
+	p.dp.Set("/st.crl", der)
+	c := p.checker(ModeStrict, func(cfg *Config) { cfg.Registerer = reg })
+	verify(t, c, leaf)
+	st := c.CRLs()
+	if len(st) != 2 || st[0].URL != p.url("/st.crl") || st[1].URL != p.url("/st404.crl") {
+		t.Fatalf("status = %+v", st)
+	}
+	if s := st[0]; s.Number != "42" || s.Entries != 1 || s.Issuer != "CN=Test Root CA" || s.LastError != "" || !s.RefreshPending || !s.ReadAt.Equal(t0) {
+		t.Errorf("status of the good DP = %+v", s)
+	}
+	if s := st[1]; s.LastError == "" || s.Entries != 0 {
+		t.Errorf("status of the failing DP = %+v", s)
+	}
+	want := float64(t0.Add(23 * time.Hour).Unix())
+	if got := gauge(t, reg, "l2tpsecd_crl_next_update_timestamp_seconds", p.url("/st.crl")); got != want {
+		t.Errorf("next_update gauge = %v, want %v", got, want)
+	}
+}
+
+func gauge(t *testing.T, reg *prometheus.Registry, name, url string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if lp.GetName() == "url" && lp.GetValue() == url {
+					return m.GetGauge().GetValue()
+				}
+			}
+		}
+	}
+	return 0
 }
