@@ -2,6 +2,7 @@ package crl
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"net/http"
 	"os"
@@ -347,5 +348,21 @@ func TestStaleCRLBackoff(t *testing.T) {
 	expect(t, "after the back-off", verify(t, c, leaf), Accept, ReasonOK)
 	if h := p.dp.Hits("/stale.crl"); h != 2 {
 		t.Fatalf("%d fetches after the back-off, want 2", h)
+	}
+}
+
+// The production path: the wall clock runs the fetch timeout.
+func TestRealClockTimeout(t *testing.T) {
+	p := newPKI(t)
+	p.dp.SetHang("/real.crl")
+	leaf := must(p.root.Leaf("real", crltest.Options{CRLURLs: []string{p.url("/real.crl")}})) // valid around time.Now()
+	c, err := New(Config{Mode: ModeStrict, Roots: []*x509.Certificate{p.root.Cert}, FetchTimeout: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	res, err := c.Verify(context.Background(), leaf.Cert, nil)
+	if res.Reason != ReasonCRLUnreachable || !strings.Contains(res.Detail, "timed out") {
+		t.Fatalf("hanging DP on the wall clock: %s %v", res.Reason, err)
 	}
 }
