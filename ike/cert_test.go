@@ -225,3 +225,29 @@ func TestSignatureFormats(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// A certificate chain makes message 6 big; a peer that announced IKE
+// fragmentation gets it in fragments, and retransmissions repeat them.
+func TestBigRepliesFragmented(t *testing.T) {
+	pki := newTestPKI(t, "Test Root CA")
+	cfg := Config{Certs: pki.leaf(t, "vpn.example.net", true), FragmentSize: 300}
+	cfg.Certs.Chain = append(cfg.Certs.Chain, pki.root) // a longer chain
+	p := newPair(t, cfg, false)
+	p.dial(t, DialConfig{Certs: pki.leaf(t, "alice", true), Fragmentation: true,
+		Phase2: Policy{}.Phase2Suites(isakmp.EncapTransport)[:1]})
+	if len(p.cEv.p2) != 1 {
+		t.Fatalf("no child SA: %v %v", p.srvEv.p1fail, p.cEv.p1fail)
+	}
+	frags := 0
+	for _, d := range p.net.log {
+		if d.src.Addr() == serverAddr && d.pkt[16] == byte(isakmp.PayloadFragment) {
+			frags++
+			if len(d.pkt) > 300 {
+				t.Errorf("fragment of %d bytes", len(d.pkt))
+			}
+		}
+	}
+	if frags < 4 {
+		t.Errorf("%d fragments from the server", frags)
+	}
+}

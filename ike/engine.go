@@ -76,6 +76,9 @@ type Config struct {
 	// (fragments from peers are reassembled regardless: iOS always sends
 	// them).
 	DisableFragmentation bool
+	// FragmentSize is the largest Main Mode message sent whole to a peer
+	// that supports IKE fragmentation (default 1200 bytes).
+	FragmentSize int
 	// RetransmitInterval and RetransmitTries drive the initiator's
 	// retransmissions (defaults 2 s and 5).
 	RetransmitInterval time.Duration
@@ -109,6 +112,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.DPDMaxUnanswered <= 0 {
 		c.DPDMaxUnanswered = 5
+	}
+	if c.FragmentSize <= 0 {
+		c.FragmentSize = 1200
 	}
 	if c.RetransmitInterval <= 0 {
 		c.RetransmitInterval = 2 * time.Second
@@ -423,9 +429,9 @@ func (e *Engine) handleLocked(pkt []byte, local, remote netip.AddrPort, depth in
 	// without recomputing anything (RFC 2408 section 5.1 leaves replay
 	// handling to the implementation; strongSwan does the same).
 	sum := sha256.Sum256(pkt)
-	if sum == sa.lastRecv && sa.lastReply != nil {
+	if sum == sa.lastRecv && len(sa.lastReply) > 0 {
 		e.traceLocked(sa, "RECEIVED <<< (retransmission) answered from the last reply", remote)
-		e.sendLocked(sa.lastReply, sa.local, sa.remote)
+		e.resendLocked(sa)
 		e.countRetransmit()
 		return nil
 	}

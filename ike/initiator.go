@@ -34,6 +34,9 @@ type DialConfig struct {
 	NoNATT bool
 	// DPD announces dead peer detection.
 	DPD bool
+	// Fragmentation announces IKE fragmentation support (as iOS and
+	// Windows do), so the responder may fragment its big messages.
+	Fragmentation bool
 	// Certs authenticates with a certificate instead of PSK (the offered
 	// suites get the method of Certs.Key). The initiator verifies the
 	// responder's chain synchronously.
@@ -96,6 +99,9 @@ func (e *Engine) Dial(local, remote netip.AddrPort, dc DialConfig) (isakmp.Cooki
 	if dc.DPD {
 		payloads = append(payloads, &isakmp.VendorIDPayload{Data: isakmp.VendorDPD.Bytes()})
 	}
+	if dc.Fragmentation {
+		payloads = append(payloads, &isakmp.VendorIDPayload{Data: isakmp.VendorFragmentation.Bytes()[:16]})
+	}
 	m := &isakmp.Message{Header: sa.header(isakmp.ExchangeMainMode, 0), Body: isakmp.Body{Payloads: payloads}}
 	pkt, err := m.Marshal()
 	if err != nil {
@@ -117,9 +123,8 @@ func (e *Engine) Dial(local, remote netip.AddrPort, dc DialConfig) (isakmp.Cooki
 // sendRequestLocked sends an initiator's request and retransmits it until
 // answered (RFC 2408 section 5 leaves the schedule to the implementation).
 func (e *Engine) sendRequestLocked(sa *ikeSA, pkt []byte) {
-	sa.lastReply = pkt
 	sa.retries = 0
-	e.sendLocked(pkt, sa.local, sa.remote)
+	e.replyLocked(sa, pkt)
 	if sa.retrans != nil {
 		sa.retrans.Stop()
 	}
@@ -128,14 +133,14 @@ func (e *Engine) sendRequestLocked(sa *ikeSA, pkt []byte) {
 	tick = func() {
 		e.lock()
 		defer e.unlock()
-		if sa.state != state || sa.lastReply == nil {
+		if sa.state != state || len(sa.lastReply) == 0 {
 			return
 		}
 		if sa.retries >= e.cfg.RetransmitTries {
 			return // halfOpenExpired reports the failure
 		}
 		sa.retries++
-		e.sendLocked(sa.lastReply, sa.local, sa.remote)
+		e.resendLocked(sa)
 		sa.retrans = e.clock.AfterFunc(e.cfg.RetransmitInterval, tick)
 	}
 	sa.retrans = e.clock.AfterFunc(e.cfg.RetransmitInterval, tick)

@@ -86,8 +86,8 @@ func (e *Engine) responderMM1Locked(pkt []byte, h isakmp.Header, body []byte, lo
 	if sa := e.byInit[key]; sa != nil {
 		// A retransmitted message 1: answer from cache (the cookie pair is
 		// already chosen).
-		if sa.lastRecv == sha256Sum(pkt) && sa.lastReply != nil && sa.state == p1RespSentMM2 {
-			e.sendLocked(sa.lastReply, sa.local, sa.remote)
+		if sa.lastRecv == sha256Sum(pkt) && len(sa.lastReply) > 0 && sa.state == p1RespSentMM2 {
+			e.resendLocked(sa)
 			e.countRetransmit()
 			return nil
 		}
@@ -153,10 +153,9 @@ func (e *Engine) responderMM1Locked(pkt []byte, h isakmp.Header, body []byte, lo
 	e.nHalf++
 	sa.setState(p1RespSentMM2)
 	sa.lastRecv = sha256Sum(pkt)
-	sa.lastReply = b
 	sa.expire = e.clock.AfterFunc(e.cfg.HalfOpenTimeout, func() { e.halfOpenExpired(sa) })
 	e.traceMsgLocked(sa, true, &out.Header, reply, remote)
-	e.sendLocked(b, local, remote)
+	e.replyLocked(sa, b)
 	return nil
 }
 
@@ -320,9 +319,9 @@ func (e *Engine) responderMM3Locked(sa *ikeSA, pkt []byte, sum [32]byte) error {
 		return err
 	}
 	sa.setState(p1RespSentMM4)
-	sa.lastRecv, sa.lastReply = sum, b
+	sa.lastRecv = sum
 	e.traceMsgLocked(sa, true, &out.Header, reply, sa.remote)
-	e.sendLocked(b, sa.local, sa.remote)
+	e.replyLocked(sa, b)
 	return nil
 }
 
@@ -411,11 +410,32 @@ func (e *Engine) responderMM5Locked(sa *ikeSA, h isakmp.Header, body []byte, sum
 	}
 	oh.Flags |= isakmp.FlagEncryption
 	e.traceMsgLocked(sa, true, &oh, reply, sa.remote)
-	sa.lastRecv, sa.lastReply = sum, b
+	sa.lastRecv = sum
 	sa.iv, sa.lastP1IV = last, last
-	e.sendLocked(b, sa.local, sa.remote)
+	e.replyLocked(sa, b)
 	e.establishLocked(sa)
 	return nil
+}
+
+// replyLocked sends a Main Mode message and keeps it for answering
+// retransmissions. It is cut into IKE fragments when the peer announced
+// fragmentation and the message would not fit one datagram (certificate
+// chains), since NATs often drop IP fragments.
+func (e *Engine) replyLocked(sa *ikeSA, pkt []byte) {
+	sa.lastReply = [][]byte{pkt}
+	if sa.frag && !e.cfg.DisableFragmentation && len(pkt) > e.cfg.FragmentSize {
+		sa.fragID++
+		if frags, err := isakmp.SplitFragments(pkt, sa.fragID, e.cfg.FragmentSize); err == nil {
+			sa.lastReply = frags
+		}
+	}
+	e.resendLocked(sa)
+}
+
+func (e *Engine) resendLocked(sa *ikeSA) {
+	for _, p := range sa.lastReply {
+		e.sendLocked(p, sa.local, sa.remote)
+	}
 }
 
 // failPhase1Locked ends a negotiation that failed after message 1 and
@@ -505,9 +525,8 @@ func (e *Engine) responderMM6SigLocked(sa *ikeSA, iv []byte) error {
 	}
 	oh.Flags |= isakmp.FlagEncryption
 	e.traceMsgLocked(sa, true, &oh, reply, sa.remote)
-	sa.lastReply = pkt
 	sa.iv, sa.lastP1IV = last, last
-	e.sendLocked(pkt, sa.local, sa.remote)
+	e.replyLocked(sa, pkt)
 	e.establishLocked(sa)
 	return nil
 }

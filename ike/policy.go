@@ -250,9 +250,17 @@ func (p Policy) SelectPhase1(offers []Phase1Offer, auths []isakmp.AuthMethod) (P
 	return Phase1Choice{Offer: o, Lifetime: lt}, nil
 }
 
+// maxDescribed bounds how many offers a refusal lists (a fuzzing or
+// generous client may send hundreds).
+const maxDescribed = 24
+
 func describeP1(offers []Phase1Offer) string {
 	var b strings.Builder
 	for i, o := range offers {
+		if i == maxDescribed {
+			fmt.Fprintf(&b, ", and %d more", len(offers)-i)
+			break
+		}
 		if i > 0 {
 			b.WriteString(", ")
 		}
@@ -481,6 +489,10 @@ func (p Policy) SelectPhase2(offers []Phase2Offer, natT bool) (Phase2Choice, *Fa
 func describeP2(offers []Phase2Offer, p Policy, natT bool) string {
 	var b strings.Builder
 	for i, o := range offers {
+		if i == maxDescribed {
+			fmt.Fprintf(&b, ", and %d more", len(offers)-i)
+			break
+		}
 		if i > 0 {
 			b.WriteString(", ")
 		}

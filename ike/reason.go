@@ -96,7 +96,7 @@ func (f *Failure) Error() string {
 	if f.Detail != "" {
 		s += ": " + f.Detail
 	}
-	if f.Reason == ReasonNoProposalChosen {
+	if f.Reason == ReasonNoProposalChosen && f.Offered != "" {
 		s += fmt.Sprintf(" (offered: %s; policy %s)", f.Offered, f.Policy)
 	}
 	return s

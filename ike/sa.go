@@ -75,9 +75,11 @@ type ikeSA struct {
 	frag                bool
 	natLocal, natRemote bool
 
-	// Retransmission handling.
+	// Retransmission handling: the last request's hash and our answer
+	// (one datagram, or its IKE fragments).
 	lastRecv  [32]byte
-	lastReply []byte
+	lastReply [][]byte
+	fragID    uint16
 	retrans   clock.Timer
 	retries   int
 
