@@ -341,6 +341,9 @@ func TestRefusePhase2(t *testing.T) {
 	if f := p.srvEv.p2fail[0]; f.Reason != ReasonNoProposalChosen || !strings.Contains(f.Error(), "3DES-MD5") {
 		t.Errorf("failure %v", f)
 	}
+	if len(p.cEv.p2fail) != 1 || p.cEv.p2fail[0].Reason != ReasonNoProposalChosen {
+		t.Errorf("the initiator did not hear the refusal: %v", p.cEv.p2fail)
+	}
 }
 
 // Two PSKs configured: a client with either connects and the matched

@@ -77,12 +77,33 @@ func (e *Engine) informationalLocked(sa *ikeSA, h isakmp.Header, body []byte) er
 				e.initialContactLocked(sa)
 			default:
 				e.traceLocked(sa, "notification from peer: "+v.NotifyType.String(), sa.remote)
+				if v.NotifyType.IsError() {
+					e.failInitiatorQMsLocked(sa, v.NotifyType)
+				}
 			}
 		case *isakmp.Delete:
 			e.peerDeleteLocked(sa, v, cookies)
 		}
 	}
 	return nil
+}
+
+// failInitiatorQMsLocked ends our pending Quick Modes when the responder
+// refuses one (it names no message ID, so all pending ones end).
+func (e *Engine) failInitiatorQMsLocked(sa *ikeSA, n isakmp.NotifyType) {
+	for _, q := range sa.qms {
+		if q.state != qmInitSentQM1 {
+			continue
+		}
+		q.setState(qmFailed)
+		f := &Failure{Reason: ReasonNotifyFromPeer, Detail: n.String(), KeyIndex: sa.keyIndex}
+		if n == isakmp.NotifyNoProposalChosen {
+			f.Reason = ReasonNoProposalChosen
+		}
+		e.countPhase(true, false, f.Reason)
+		info := sa.info()
+		e.emit(func() { e.events.Phase2Failed(info, f) })
+	}
 }
 
 // peerDeleteLocked handles a Delete payload: the peer deletes the ISAKMP

@@ -196,6 +196,7 @@ func (sa *ikeSA) header(ex isakmp.ExchangeType, msgID uint32) isakmp.Header {
 //
 //	responder: qmNone -QM1/QM2-> qmRespSentQM2 -QM3-> qmDone
 //	initiator: qmNone -QM1-> qmInitSentQM1 -QM2/QM3-> qmDone
+//	           qmInitSentQM1 -error notification-> qmFailed
 type qmState uint8
 
 const (
@@ -203,10 +204,11 @@ const (
 	qmRespSentQM2
 	qmInitSentQM1
 	qmDone
+	qmFailed
 )
 
 func (s qmState) String() string {
-	return [...]string{"none", "resp_sent_qm2", "init_sent_qm1", "done"}[s]
+	return [...]string{"none", "resp_sent_qm2", "init_sent_qm1", "done", "failed"}[s]
 }
 
 type quickMode struct {
