@@ -642,14 +642,15 @@ func (e *Engine) removeSALocked(sa *ikeSA, r Reason, notify bool) {
 		return
 	}
 	wasEstablished := sa.state == p1Established
-	if notify && wasEstablished {
-		e.sendDeleteLocked(sa, isakmp.ProtoISAKMP, [][]byte{append(sa.ckyI[:], sa.ckyR[:]...)})
-	}
 	takeChildren := r == ReasonInitialContact || r == ReasonDeadPeer || r == ReasonShutdown
 	if takeChildren {
 		for _, c := range append([]*ChildSA(nil), sa.children...) {
 			e.removeChildLocked(c, r, r == ReasonShutdown)
 		}
+	}
+	if notify && wasEstablished {
+		// After the children's Deletes, which need this SA to be sent.
+		e.sendDeleteLocked(sa, isakmp.ProtoISAKMP, [][]byte{append(sa.ckyI[:], sa.ckyR[:]...)})
 	}
 	sa.setState(p1Deleted)
 	e.releaseHalfOpenLocked(sa)

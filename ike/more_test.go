@@ -5,6 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/l2tpsecd/l2tpsecd/ike/isakmp"
 )
 
@@ -204,4 +207,73 @@ func TestPhase2IDPortChecked(t *testing.T) {
 	if err := checkIDs(sub, idcr); err == nil {
 		t.Error("a subnet (tunnel-mode selector) accepted")
 	}
+}
+
+func TestShutdownAndMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	cfg := pskCfg("metrics key")
+	p := newPair(t, cfg, false)
+	p.srv = NewEngine(cfg, p.net, p.srvEv, p.clk, nil, NewMetrics(reg))
+	p.net.hosts[serverAddr] = p.srv
+	p.dial(t, DialConfig{PSK: []byte("metrics key"), Phase2: Policy{}.Phase2Suites(isakmp.EncapTransport)[:1]})
+	p.dial(t, DialConfig{PSK: []byte("wrong key value")})
+	if got := metricValue(p.srv.metrics.Phase1.WithLabelValues("success", "none")); got != 1 {
+		t.Errorf("phase-1 successes %v", got)
+	}
+	if got := metricValue(p.srv.metrics.Phase1.WithLabelValues("failure", "psk_mismatch")); got != 1 {
+		t.Errorf("phase-1 PSK failures %v", got)
+	}
+	if got := metricValue(p.srv.metrics.ChildSAs); got != 1 {
+		t.Errorf("child SA gauge %v", got)
+	}
+	p.srv.Shutdown()
+	p.net.pump()
+	if len(p.srvEv.childDel) != 1 || p.srvEv.childDel[0] != ReasonShutdown || len(p.srvEv.ikeDel) != 1 {
+		t.Errorf("shutdown deletions %v %v", p.srvEv.childDel, p.srvEv.ikeDel)
+	}
+	if len(p.cEv.childDel) != 1 || len(p.cEv.ikeDel) != 1 {
+		t.Errorf("the client was not told: %v %v", p.cEv.childDel, p.cEv.ikeDel)
+	}
+	if got := metricValue(p.srv.metrics.ChildSAs); got != 0 {
+		t.Errorf("child SA gauge after shutdown %v", got)
+	}
+}
+
+func TestParseLevel(t *testing.T) {
+	for _, l := range []Level{LevelModern, LevelCompat, LevelInsecure} {
+		if got, err := ParseLevel(l.String()); err != nil || got != l {
+			t.Errorf("%v: %v %v", l, got, err)
+		}
+	}
+	if _, err := ParseLevel("legacy"); err == nil {
+		t.Error("unknown level accepted")
+	}
+}
+
+// The old-Android option is per peer: SHA2-256 SAs of that peer get a
+// 96-bit ICV, others 128.
+func TestPeerPolicySHA256Truncation(t *testing.T) {
+	cfg := pskCfg("android key")
+	cfg.PeerPolicy = func(a netip.Addr) Policy {
+		return Policy{SHA256Truncated96: a == clientAddr}
+	}
+	p := newPair(t, cfg, false)
+	p.dial(t, DialConfig{PSK: []byte("android key"), Phase2: []Phase2Suite{{Transform: isakmp.ESPAESCBC, KeyBits: 128, Auth: isakmp.AuthAlgHMACSHA2256}}})
+	if len(p.srvEv.p2) != 1 || p.srvEv.p2[0].ICVBits != 96 {
+		t.Fatalf("child SAs %v", p.srvEv.p2)
+	}
+	if c := p.srvEv.p2[0]; c.Phase2.ICVBits(false) != 128 || c.Auth != isakmp.AuthAlgHMACSHA2256 {
+		t.Errorf("negotiated %v", c.Phase2)
+	}
+}
+
+func metricValue(c prometheus.Metric) float64 {
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		return -1
+	}
+	if m.Counter != nil {
+		return m.Counter.GetValue()
+	}
+	return m.Gauge.GetValue()
 }
