@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/l2tpsecd/l2tpsecd/internal/clock"
 )
@@ -29,6 +30,12 @@ type SAPair struct {
 	// kernel choose". With a wildcard listener it picks the source
 	// address of outbound packets.
 	Local netip.Addr
+	// KeepaliveInterval, when positive on a UDP-encapsulated pair, sends
+	// a NAT-keepalive (RFC 3948 section 2.3, one 0xFF byte) to the peer
+	// at that interval. Set it when IKE found a NAT in front of us (the
+	// host behind the NAT keeps the mapping alive, RFC 3948 section 4);
+	// 20 s is the usual value.
+	KeepaliveInterval time.Duration
 }
 
 // Hooks are the datapath's callbacks into the server. They run on datapath
@@ -64,6 +71,9 @@ type Datapath interface {
 	// SendUDPBatch is SendUDP for several payloads, written with one
 	// system call where the implementation can.
 	SendUDPBatch(h Handle, srcPort, dstPort uint16, payloads [][]byte) error
+	// SendKeepalive sends one NAT-keepalive to a UDP-encapsulated pair's
+	// peer now (see SAPair.KeepaliveInterval for the periodic form).
+	SendKeepalive(h Handle) error
 	// SendIKE sends an IKE message from the ESP-in-UDP port, prefixed by
 	// the non-ESP marker (RFC 3948 section 2.2), so IKE and ESP share it.
 	SendIKE(pkt []byte, local, remote netip.AddrPort) error
@@ -82,14 +92,14 @@ type DatapathStats struct {
 	PacketsIn, BytesIn, PacketsOut, BytesOut                                    uint64
 	DropNoSA, DropReplay, DropIntegrity, DropMalformed, DropExpired, DropNotUDP uint64
 	SendErrors                                                                  uint64
-	Keepalives, IKEIn, IKEOut, IKEDropped                                       uint64
+	Keepalives, KeepalivesOut, IKEIn, IKEOut, IKEDropped                        uint64
 	PeerMoves                                                                   uint64
 }
 
 type dpCounters struct {
 	packetsIn, bytesIn, packetsOut, bytesOut                        atomic.Uint64
 	noSA, replay, integrity, malformed, expired, notUDP, sendErrors atomic.Uint64
-	keepalives, ikeIn, ikeOut, ikeDropped, peerMoves                atomic.Uint64
+	keepalives, keepalivesOut, ikeIn, ikeOut, ikeDropped, peerMoves atomic.Uint64
 }
 
 func (c *dpCounters) snapshot() DatapathStats {
@@ -97,7 +107,7 @@ func (c *dpCounters) snapshot() DatapathStats {
 		PacketsIn: c.packetsIn.Load(), BytesIn: c.bytesIn.Load(), PacketsOut: c.packetsOut.Load(), BytesOut: c.bytesOut.Load(),
 		DropNoSA: c.noSA.Load(), DropReplay: c.replay.Load(), DropIntegrity: c.integrity.Load(),
 		DropMalformed: c.malformed.Load(), DropExpired: c.expired.Load(), DropNotUDP: c.notUDP.Load(),
-		SendErrors: c.sendErrors.Load(), Keepalives: c.keepalives.Load(), IKEIn: c.ikeIn.Load(), IKEOut: c.ikeOut.Load(), IKEDropped: c.ikeDropped.Load(),
+		SendErrors: c.sendErrors.Load(), Keepalives: c.keepalives.Load(), KeepalivesOut: c.keepalivesOut.Load(), IKEIn: c.ikeIn.Load(), IKEOut: c.ikeOut.Load(), IKEDropped: c.ikeDropped.Load(),
 		PeerMoves: c.peerMoves.Load(),
 	}
 }
@@ -131,6 +141,7 @@ type saEntry struct {
 	peer    atomic.Pointer[peerInfo]
 	owner   atomic.Int32 // worker index + 1; 0 until the first packet
 	removed atomic.Bool
+	ka      clock.Timer // periodic NAT-keepalive, or nil
 }
 
 // claim returns the worker that owns the inbound SA, making w the owner if
@@ -191,6 +202,8 @@ type core struct {
 	ctr   dpCounters
 	// makePeer builds the implementation's peerInfo.ext.
 	makePeer func(ap netip.AddrPort, encap Encap, local netip.Addr) any
+	// sendKeepalive writes one NAT-keepalive to e's peer.
+	sendKeepalive func(e *saEntry) error
 }
 
 func (c *core) init(h Hooks, clk clock.Clock, log *slog.Logger) {
@@ -253,6 +266,18 @@ func (c *core) addSA(p SAPair) (Handle, error) {
 		return 0, fmt.Errorf("inbound SA %#x: %w", p.In.SPI, err)
 	}
 	e.peer.Store(c.newPeer(peer, p.Encap, p.Local))
+	if p.KeepaliveInterval > 0 && p.Encap == EncapUDP && c.sendKeepalive != nil {
+		iv := p.KeepaliveInterval
+		var tick func()
+		tick = func() {
+			if e.removed.Load() {
+				return
+			}
+			c.keepaliveNow(e)
+			e.ka.Reset(iv)
+		}
+		e.ka = c.clk.AfterFunc(iv, tick)
+	}
 
 	bySPI := map[uint32]*saEntry{}
 	if m := c.tab.bySPI.Load(); m != nil {
@@ -297,9 +322,37 @@ func (c *core) removeSA(h Handle) error {
 	}
 	c.tab.bySPI.Store(&bySPI)
 	c.tab.byHandle.Store(&byH)
+	e.close()
+	return nil
+}
+
+// close stops the entry's timers.
+func (e *saEntry) close() {
+	if e.ka != nil {
+		e.ka.Stop()
+	}
 	e.in.Close()
 	e.out.Close()
+}
+
+func (c *core) keepaliveNow(e *saEntry) error {
+	if e.encap != EncapUDP {
+		return fmt.Errorf("%w: NAT-keepalives need UDP encapsulation", ErrBadConfig)
+	}
+	if err := c.sendKeepalive(e); err != nil {
+		c.ctr.sendErrors.Add(1)
+		return err
+	}
+	c.ctr.keepalivesOut.Add(1)
 	return nil
+}
+
+func (c *core) keepalive(h Handle) error {
+	e := c.tab.handle(h)
+	if e == nil {
+		return ErrNoSA
+	}
+	return c.keepaliveNow(e)
 }
 
 func (c *core) peer(h Handle) (netip.AddrPort, Encap, bool) {

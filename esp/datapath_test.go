@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/l2tpsecd/l2tpsecd/internal/clock"
 	"github.com/l2tpsecd/l2tpsecd/internal/testutil"
 )
 
@@ -437,4 +438,99 @@ func FuzzMemoryReceive(f *testing.F) {
 			t.Fatal("forged packet delivered")
 		}
 	})
+}
+
+// TestMemoryKeepalivesAndEvents: periodic NAT-keepalives run on the
+// injected clock and stop with the SA; lifetime events reach Hooks.Event
+// with the handle.
+func TestMemoryKeepalivesAndEvents(t *testing.T) {
+	clk := clock.NewFake(time.Unix(1e9, 0))
+	serverAddr := netip.MustParseAddrPort("198.51.100.1:4500")
+	clientAddr := netip.MustParseAddrPort("203.0.113.7:4500")
+	ss, cs := newSink(), newSink()
+	var mu sync.Mutex
+	var events []string
+	sh := ss.hooks()
+	sh.Event = func(h Handle, e Event) {
+		mu.Lock()
+		events = append(events, fmt.Sprintf("%d:%v:%v", h, e.Dir, e.Kind))
+		mu.Unlock()
+	}
+	server, client := NewMemoryPair(MemoryConfig{Local: serverAddr, Hooks: sh, Clock: clk}, MemoryConfig{Local: clientAddr, Hooks: cs.hooks()})
+	defer server.Close()
+	defer client.Close()
+	sp, _ := mirrored(suites[0], 0x1000, 0x2000, serverAddr, clientAddr, EncapUDP)
+	sp.KeepaliveInterval = 20 * time.Second
+	sp.Out.Soft = Lifetime{Duration: time.Hour}
+	h, err := server.AddSA(sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(61 * time.Second)
+	// A marker IKE message behind the keepalives proves they were handled.
+	server.SendIKE(bytes.Repeat([]byte{'I'}, 28), serverAddr, clientAddr)
+	cs.wait(t, 1)
+	if st := client.Stats(); st.Keepalives != 3 {
+		t.Errorf("client saw %d keepalives, want 3", st.Keepalives)
+	}
+	if st := server.Stats(); st.KeepalivesOut != 3 {
+		t.Errorf("server sent %d keepalives", st.KeepalivesOut)
+	}
+	clk.Advance(time.Hour)
+	mu.Lock()
+	if want := fmt.Sprintf("[%d:outbound:soft-time]", h); fmt.Sprint(events) != want {
+		t.Errorf("events %v, want %s", events, want)
+	}
+	mu.Unlock()
+	server.RemoveSA(h)
+	if clk.Pending() != 0 {
+		t.Errorf("%d timers left after RemoveSA", clk.Pending())
+	}
+	if err := server.SendKeepalive(h); err != ErrNoSA {
+		t.Errorf("keepalive on a removed SA: %v", err)
+	}
+}
+
+// TestUserspaceHandoff: SAs owned by each worker still get their packets
+// whichever socket the kernel picks, through the reader-to-owner handoff.
+func TestUserspaceHandoff(t *testing.T) {
+	ss, cs := newSink(), newSink()
+	server, err := NewUserspace(UserspaceConfig{Listen: []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:0")}, Workers: 2, Hooks: ss.hooks()})
+	if err != nil {
+		t.Skipf("cannot open UDP sockets on loopback: %v", err)
+	}
+	defer server.Close()
+	client, err := NewUserspace(UserspaceConfig{Listen: []netip.AddrPort{netip.MustParseAddrPort("127.0.0.2:0")}, Workers: 1, Hooks: cs.hooks()})
+	if err != nil {
+		t.Skipf("cannot bind 127.0.0.2: %v", err)
+	}
+	defer client.Close()
+	var ch [2]Handle
+	for w := 0; w < 2; w++ {
+		sp, cp := mirrored(suites[0], uint32(0x1000+w), uint32(0x2000+w), server.LocalAddrs()[0], client.LocalAddrs()[0], EncapUDP)
+		h, err := server.AddSA(sp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		server.tab.handle(h).owner.Store(int32(w + 1))
+		if ch[w], err = client.AddSA(cp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for w := 0; w < 2; w++ {
+		if err := client.SendUDP(ch[w], 1701, 1701, []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ss.wait(t, 2)
+	if err := client.SendKeepalive(ch[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := client.SendIKE(bytes.Repeat([]byte{'I'}, 28), client.LocalAddrs()[0], server.LocalAddrs()[0]); err != nil {
+		t.Fatal(err)
+	}
+	ss.wait(t, 1)
+	if st := server.Stats(); st.PacketsIn != 2 || st.Keepalives != 1 {
+		t.Errorf("stats %+v", st)
+	}
 }

@@ -56,6 +56,10 @@ func newMemory(cfg MemoryConfig) *Memory {
 	m := &Memory{local: cfg.Local, inbox: make(chan memDatagram, 1024), sc: NewScratch(),
 		bufs: newBufPool(nil), done: make(chan struct{})}
 	m.core.init(cfg.Hooks, cfg.Clock, cfg.Logger)
+	m.sendKeepalive = func(*saEntry) error {
+		m.peer.deliver(memDatagram{b: []byte{keepaliveVal}, from: m.local, udp: true})
+		return nil
+	}
 	return m
 }
 
@@ -173,6 +177,9 @@ func (m *Memory) SendUDPBatch(h Handle, srcPort, dstPort uint16, payloads [][]by
 	return nil
 }
 
+// SendKeepalive implements Datapath.
+func (m *Memory) SendKeepalive(h Handle) error { return m.keepalive(h) }
+
 // SendIKE implements Datapath.
 func (m *Memory) SendIKE(pkt []byte, local, remote netip.AddrPort) error {
 	b := make([]byte, nonESPMarker+len(pkt))
@@ -191,8 +198,7 @@ func (m *Memory) Close() error {
 		close(m.done)
 		m.wg.Wait()
 		for _, e := range m.tab.all() {
-			e.in.Close()
-			e.out.Close()
+			e.close()
 		}
 	})
 	return nil

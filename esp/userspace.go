@@ -147,6 +147,7 @@ func NewUserspace(cfg UserspaceConfig) (*Userspace, error) {
 	u := &Userspace{batch: cfg.BatchSize}
 	u.core.init(cfg.Hooks, cfg.Clock, cfg.Logger)
 	u.makePeer = u.buildPeer
+	u.sendKeepalive = u.writeKeepalive
 	u.bufs = newBufPool(nil)
 	u.batches.New = func() any { return &rxBatch{pkts: make([]rxPacket, 0, cfg.BatchSize)} }
 	u.sends.New = func() any {
@@ -599,6 +600,19 @@ func (u *Userspace) SendUDPBatch(h Handle, srcPort, dstPort uint16, payloads [][
 	return firstErr
 }
 
+// SendKeepalive implements Datapath.
+func (u *Userspace) SendKeepalive(h Handle) error { return u.keepalive(h) }
+
+func (u *Userspace) writeKeepalive(e *saEntry) error {
+	if u.closed.Load() {
+		return ErrClosed
+	}
+	p := e.peer.Load()
+	up := p.ext.(*usPeer)
+	_, _, err := u.groups[up.group].socks[0].conn.WriteMsgUDPAddrPort([]byte{keepaliveVal}, up.oob, p.ap)
+	return err
+}
+
 // SendIKE implements Datapath.
 func (u *Userspace) SendIKE(pkt []byte, local, remote netip.AddrPort) error {
 	if u.closed.Load() {
@@ -658,8 +672,7 @@ func (u *Userspace) Close() error {
 		}
 		u.workersWG.Wait()
 		for _, e := range u.tab.all() {
-			e.in.Close()
-			e.out.Close()
+			e.close()
 		}
 		u.log.Info("esp: user-space datapath stopped")
 	})
