@@ -10,6 +10,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,6 +20,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/l2tpsecd/l2tpsecd/auth"
+	"github.com/l2tpsecd/l2tpsecd/esp"
+	"github.com/l2tpsecd/l2tpsecd/ike"
+	"github.com/l2tpsecd/l2tpsecd/internal/clock"
+	"github.com/l2tpsecd/l2tpsecd/internal/tundev"
+	"github.com/l2tpsecd/l2tpsecd/ippool"
+	"github.com/l2tpsecd/l2tpsecd/l2tp"
+	"github.com/l2tpsecd/l2tpsecd/ppp"
 	"github.com/l2tpsecd/l2tpsecd/server/control"
 )
 
@@ -24,6 +35,7 @@ import (
 type Options struct {
 	Logger   *slog.Logger
 	Registry *prometheus.Registry // nil: a new one
+	Clock    clock.Clock          // nil: the real clock
 	Version  string
 }
 
@@ -31,20 +43,40 @@ type Options struct {
 type Daemon struct {
 	log     *slog.Logger
 	reg     *prometheus.Registry
+	clk     clock.Clock
 	metrics *Metrics
 	audit   *Audit
-
-	mu  sync.Mutex // guards cfg
-	cfg *Config
-
 	version string
 	started time.Time
 
+	cfgMu sync.Mutex // guards cfg
+	cfg   *Config
+
+	// The layers, built by Run.
+	pool    *ippool.Manager
+	users   *auth.Users
+	tun     *tundev.Device
+	dp      esp.Datapath
+	engine  *ike.Engine
+	lns     *l2tp.Endpoint
+	ike500  []*ikeSocket
+	gateway netip.Addr
+	mss     uint16
+
+	handles     handleTable            // ESP handle -> conn, read per packet
+	routes      tundev.Table[*session] // client address -> session, read per packet
+	tunBufs     sync.Pool              // *tunBuf
+	connMu      sync.Mutex             // guards conns, sessions and conn.children
+	conns       map[connKey]*conn      //
+	sessions    map[string]*session    //
+	nextSession atomic.Uint64
+
+	tracePPP atomic.Bool
+	stopping atomic.Bool
 	ready    atomic.Bool
 	notReady atomic.Value // string: why not ready
 	httpLn   net.Listener
 	httpSrv  *http.Server
-	ctlLn    net.Listener
 }
 
 // New prepares a daemon from a validated configuration. Nothing listens
@@ -56,10 +88,16 @@ func New(cfg *Config, opts Options) (*Daemon, error) {
 	if opts.Registry == nil {
 		opts.Registry = prometheus.NewRegistry()
 	}
-	d := &Daemon{log: opts.Logger, reg: opts.Registry, cfg: cfg, version: opts.Version, started: time.Now()}
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
+	}
+	d := &Daemon{log: opts.Logger, reg: opts.Registry, clk: opts.Clock, cfg: cfg, version: opts.Version, started: time.Now(),
+		conns: map[connKey]*conn{}, sessions: map[string]*session{}}
+	d.tunBufs.New = func() any { return new(tunBuf) }
 	d.metrics = NewMetrics(d.reg)
 	d.metrics.Info.WithLabelValues(opts.Version).Set(1)
 	d.notReady.Store("starting")
+	d.tracePPP.Store(cfg.Log.TracePPP)
 	audit, err := OpenAudit(cfg.Log.AuditFile, 4096)
 	if err != nil {
 		return nil, err
@@ -69,33 +107,227 @@ func New(cfg *Config, opts Options) (*Daemon, error) {
 	return d, nil
 }
 
-// Run serves until ctx is cancelled, then shuts down.
+func (d *Daemon) currentConfig() *Config {
+	d.cfgMu.Lock()
+	defer d.cfgMu.Unlock()
+	return d.cfg
+}
+
+func (d *Daemon) authn() auth.Authenticator { return d.users }
+
+// Run brings every layer up, serves until ctx is cancelled, then shuts down
+// gracefully: clients are told (LCP Terminate, L2TP StopCCN, IKE Delete),
+// leases are persisted, and Run returns within a bounded time.
 func (d *Daemon) Run(ctx context.Context) error {
 	defer d.audit.Close()
 	if err := d.startHTTP(); err != nil {
 		return err
 	}
 	defer d.stopHTTP()
-	ln, err := control.Listen(d.cfg.Control.Socket)
+	ctl, err := control.Listen(d.cfg.Control.Socket)
 	if err != nil {
 		return err
 	}
-	d.ctlLn = ln
-	go control.Serve(ln, d)
-	defer ln.Close()
+	go control.Serve(ctl, d)
+	defer ctl.Close()
 
-	// The protocol engines are wired in as they land; until then the
-	// daemon says plainly that it does not accept clients rather than
-	// open ports it cannot serve.
-	d.notReady.Store("the IKE responder and datapath are not part of this build yet: no client can connect")
-	d.log.Warn("not accepting clients: IKEv1, ESP, L2TP and PPP are not wired into this build yet")
-	d.audit.Log(AuditEvent{Event: "daemon_started", Detail: "not accepting clients: protocols not wired yet"})
-	sdNotify("READY=1\nSTATUS=running; not accepting clients: protocols not wired yet")
+	if err := d.start(); err != nil {
+		d.closeLayers()
+		d.audit.Log(AuditEvent{Event: "daemon_failed", Reason: "startup", Detail: err.Error()})
+		return err
+	}
+	d.ready.Store(true)
+	d.metrics.Ready.Set(1)
+	d.audit.Log(AuditEvent{Event: "daemon_started", Fields: map[string]any{"version": d.version, "datapath": "userspace"}})
+	sdNotify("READY=1\nSTATUS=accepting clients")
+	d.log.Info("accepting clients", "ike", d.ike500Addrs(), "natt", d.cfg.Listen.NATTPort, "tun", d.tun.Name())
 
 	<-ctx.Done()
 	sdNotify("STOPPING=1")
+	d.shutdown()
 	d.audit.Log(AuditEvent{Event: "daemon_stopped", Reason: "signal"})
 	return nil
+}
+
+func (d *Daemon) ike500Addrs() []string {
+	var out []string
+	for _, s := range d.ike500 {
+		out = append(out, s.bound.String())
+	}
+	return out
+}
+
+// start builds the layers bottom up: pool, users, TUN, L2TP, IKE, the ESP
+// datapath (which also carries IKE on the NAT-T port), then UDP/500.
+func (d *Daemon) start() error {
+	cfg := d.cfg
+	if cfg.ESP.Datapath == "kernel" {
+		return errors.New("esp.datapath = \"kernel\" is not available in this build; use \"userspace\" or \"auto\"")
+	}
+	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+		return fmt.Errorf("state directory: %w", err)
+	}
+	d.gateway = netip.MustParseAddr(cfg.TUN.Address)
+
+	users, err := auth.LoadUsers(cfg.Path(cfg.Auth.UsersFile), d.log)
+	if err != nil {
+		return err
+	}
+	d.users = users
+
+	pool, err := ippool.New(d.poolConfig(cfg), ippool.Options{Clock: d.clk, Logger: d.log})
+	if err != nil {
+		return fmt.Errorf("address pools: %w", err)
+	}
+	d.pool = pool
+	d.reg.MustRegister(ippool.NewCollector(pool))
+
+	workers := cfg.ESP.Workers
+	if workers == 0 {
+		workers = runtime.NumCPU()
+	}
+	tun, err := tundev.Open(tundev.Config{Name: cfg.TUN.Name, MTU: cfg.TUN.MTU,
+		Gateway: netip.PrefixFrom(d.gateway, 32), Routes: pool.RoutePrefixes(), Queues: workers}, d.log)
+	if err != nil {
+		return fmt.Errorf("TUN device %s: %w", cfg.TUN.Name, err)
+	}
+	d.tun = tun
+	if cfg.TUN.MSSClamp {
+		mtu := cfg.TUN.MTU
+		if cfg.PPP.MRU < mtu {
+			mtu = cfg.PPP.MRU
+		}
+		d.mss = tundev.MSSForMTU(mtu)
+	}
+
+	lns, err := l2tp.NewEndpoint(l2tp.Config{
+		HostName: cfg.L2TP.HostName, Secret: []byte(cfg.L2TP.TunnelSecret),
+		HelloInterval: disabledIfZero(cfg.L2TP.HelloInterval.Duration), HelloRequired: cfg.L2TP.HelloRequired,
+		MaxTunnels: cfg.L2TP.MaxTunnels, MaxTunnelsPerPeer: 4, MaxSessionsPerTunnel: cfg.L2TP.MaxSessionsPerTun,
+		EmptyTunnelTimeout: 2 * time.Minute,
+	}, d.clk, d.log.With("layer", "l2tp"), d, d)
+	if err != nil {
+		return fmt.Errorf("L2TP: %w", err)
+	}
+	d.lns = lns
+	d.reg.MustRegister(l2tp.NewCollector(lns))
+	if cfg.Log.TraceL2TP {
+		lns.SetTrace(d.log.With("trace", "l2tp"))
+	}
+
+	d.engine = ike.NewEngine(d.ikeConfig(cfg), d, d, d.clk, d.log.With("layer", "ike"), ike.NewMetrics(d.reg))
+	d.engine.SetTrace(cfg.Log.TraceIKE)
+
+	var listen []netip.AddrPort
+	for _, a := range cfg.Listen.Addresses {
+		listen = append(listen, netip.AddrPortFrom(netip.MustParseAddr(a), uint16(cfg.Listen.NATTPort)))
+	}
+	dp, err := esp.NewUserspace(esp.UserspaceConfig{Listen: listen, Workers: workers, RawESP: cfg.ESP.RawESP,
+		Clock: d.clk, Logger: d.log.With("layer", "esp"),
+		Hooks: esp.Hooks{DeliverUDP: d.deliverUDP, IKE: func(pkt []byte, local, remote netip.AddrPort) {
+			d.engine.HandlePacket(pkt, local, remote)
+		}, Event: d.espEvent}})
+	if err != nil {
+		return fmt.Errorf("ESP datapath: %w", err)
+	}
+	d.dp = dp
+	d.metrics.Workers.Set(float64(workers))
+	d.reg.MustRegister(newDatapathCollector(dp.Stats))
+
+	for _, a := range cfg.Listen.Addresses {
+		s, err := listenIKE(netip.AddrPortFrom(netip.MustParseAddr(a), uint16(cfg.Listen.IKEPort)))
+		if err != nil {
+			return err
+		}
+		d.ike500 = append(d.ike500, s)
+		go d.readIKE(s)
+	}
+	for q := 0; q < tun.Queues(); q++ {
+		go d.tunReader(q)
+	}
+	return nil
+}
+
+func (d *Daemon) poolConfig(cfg *Config) ippool.Config {
+	exclude := []string{cfg.TUN.Address}
+	if d.users != nil {
+		for _, a := range d.users.StaticAddrs() {
+			exclude = append(exclude, a.String())
+		}
+	}
+	pc := ippool.Config{StateDir: cfg.StateDir}
+	for _, p := range cfg.Pools {
+		pc.Pools = append(pc.Pools, ippool.PoolConfig{Name: p.Name, Ranges: p.Ranges, Exclude: exclude})
+	}
+	return pc
+}
+
+func (d *Daemon) ikeConfig(cfg *Config) ike.Config {
+	level, _ := ike.ParseLevel(cfg.IKE.Policy)
+	ic := ike.Config{
+		Policy: ike.Policy{Level: level, MaxPhase1Lifetime: cfg.IKE.Phase1MaxLifetime.Duration,
+			MaxPhase2Lifetime: cfg.IKE.Phase2MaxLifetime.Duration, SHA256Truncated96: cfg.IKE.SHA256Truncated96 == "on"},
+		MaxPSKTrials:         cfg.IKE.MaxPSKTrialsPerPeer,
+		MaxHalfOpen:          cfg.IKE.MaxHalfOpen,
+		MaxHalfOpenPerSource: cfg.IKE.MaxHalfOpenPerPeer,
+		DPDInterval:          disabledIfZero(cfg.IKE.DPDInterval.Duration),
+		DPDTimeout:           cfg.IKE.DPDTimeout.Duration,
+		DisableFragmentation: !cfg.IKE.Fragmentation,
+	}
+	for _, p := range cfg.IKE.PSKs {
+		k := ike.PSK{Key: []byte(p.Secret)}
+		for _, n := range p.Networks {
+			k.Networks = append(k.Networks, netip.MustParsePrefix(n))
+		}
+		ic.PSKs = append(ic.PSKs, k)
+	}
+	return ic
+}
+
+// shutdown tells every client, then closes the layers. Bounded: a client
+// that does not answer does not hold the daemon up.
+func (d *Daemon) shutdown() {
+	d.ready.Store(false)
+	d.metrics.Ready.Set(0)
+	d.notReady.Store("shutting down")
+	if d.lns != nil {
+		d.connMu.Lock()
+		var ss []*session
+		for _, s := range d.sessions {
+			ss = append(ss, s)
+		}
+		d.connMu.Unlock()
+		for _, s := range ss {
+			s.ppp.Close(ppp.ReasonAdmin)
+		}
+		// LCP Terminate-Requests are on their way; give them a moment,
+		// then StopCCN every tunnel and delete every SA.
+		time.Sleep(300 * time.Millisecond)
+		d.lns.Close()
+		time.Sleep(300 * time.Millisecond)
+	}
+	if d.engine != nil {
+		d.engine.Shutdown()
+		time.Sleep(200 * time.Millisecond)
+	}
+	d.stopping.Store(true)
+	d.closeLayers()
+}
+
+func (d *Daemon) closeLayers() {
+	d.stopping.Store(true)
+	for _, s := range d.ike500 {
+		s.conn.Close()
+	}
+	if d.dp != nil {
+		d.dp.Close()
+	}
+	if d.tun != nil {
+		d.tun.Close()
+	}
+	if d.pool != nil {
+		d.pool.Close()
+	}
 }
 
 // Reload re-reads the configuration file. An invalid file is refused and
@@ -107,9 +339,16 @@ func (d *Daemon) Reload(path string) error {
 		d.audit.Log(AuditEvent{Event: "config_reload_failed", Reason: "invalid_config", Detail: err.Error()})
 		return err
 	}
-	d.mu.Lock()
+	if d.users != nil {
+		if err := d.users.Reload(); err != nil {
+			d.metrics.ConfigReloads.WithLabelValues("refused").Inc()
+			d.audit.Log(AuditEvent{Event: "config_reload_failed", Reason: "invalid_users_file", Detail: err.Error()})
+			return err
+		}
+	}
+	d.cfgMu.Lock()
 	d.cfg = cfg
-	d.mu.Unlock()
+	d.cfgMu.Unlock()
 	d.metrics.ConfigReloads.WithLabelValues("applied").Inc()
 	d.audit.Log(AuditEvent{Event: "config_reloaded", Detail: path})
 	d.log.Info("configuration reloaded", "config", path)

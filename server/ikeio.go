@@ -1,0 +1,171 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+
+	"golang.org/x/net/ipv4"
+
+	"github.com/l2tpsecd/l2tpsecd/ike"
+)
+
+// ikeSocket is one UDP/500 listener. Bound to a wildcard address it learns
+// each datagram's destination (IP_PKTINFO) so replies leave from the address
+// the client talked to, which NAT detection hashes.
+type ikeSocket struct {
+	conn  *net.UDPConn
+	pc    *ipv4.PacketConn
+	bound netip.AddrPort
+}
+
+func listenIKE(addr netip.AddrPort) (*ikeSocket, error) {
+	c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(addr))
+	if err != nil {
+		return nil, fmt.Errorf("IKE listener on %s: %w", addr, err)
+	}
+	pc := ipv4.NewPacketConn(c)
+	if err := pc.SetControlMessage(ipv4.FlagDst, true); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("IKE listener on %s: %w", addr, err)
+	}
+	return &ikeSocket{conn: c, pc: pc, bound: c.LocalAddr().(*net.UDPAddr).AddrPort()}, nil
+}
+
+// readIKE feeds UDP/500 datagrams to the engine until the socket closes.
+func (d *Daemon) readIKE(s *ikeSocket) {
+	buf := make([]byte, 65536)
+	for {
+		n, cm, src, err := s.pc.ReadFrom(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		ua, ok := src.(*net.UDPAddr)
+		if !ok {
+			continue
+		}
+		remote := ua.AddrPort()
+		remote = netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port())
+		local := s.bound
+		if cm != nil && cm.Dst != nil {
+			if a, ok := netip.AddrFromSlice(cm.Dst.To4()); ok {
+				local = netip.AddrPortFrom(a, s.bound.Port())
+			}
+		}
+		pkt := make([]byte, n)
+		copy(pkt, buf[:n])
+		d.engine.HandlePacket(pkt, local, remote)
+	}
+}
+
+// Send implements ike.Transport: port 4500 goes through the datapath's
+// ESP-in-UDP sockets (which add the non-ESP marker), the rest through the
+// UDP/500 socket for the local address.
+func (d *Daemon) Send(pkt []byte, local, remote netip.AddrPort) error {
+	if local.Port() == uint16(d.cfg.Listen.NATTPort) {
+		return d.dp.SendIKE(pkt, local, remote)
+	}
+	var s *ikeSocket
+	for _, x := range d.ike500 {
+		if x.bound.Addr() == local.Addr() {
+			s = x
+			break
+		}
+		if x.bound.Addr().IsUnspecified() {
+			s = x
+		}
+	}
+	if s == nil {
+		return fmt.Errorf("no IKE socket for %s", local)
+	}
+	var cm *ipv4.ControlMessage
+	if s.bound.Addr().IsUnspecified() && local.Addr().IsValid() && !local.Addr().IsUnspecified() {
+		cm = &ipv4.ControlMessage{Src: local.Addr().AsSlice()}
+	}
+	_, err := s.pc.WriteTo(pkt, cm, net.UDPAddrFromAddrPort(remote))
+	return err
+}
+
+// ike.Events: every outcome reaches the audit log.
+
+func (d *Daemon) Phase1Established(sa ike.Phase1Info) {
+	d.audit.Log(AuditEvent{Event: "phase1_established", Peer: sa.Remote.String(), Cookies: cookies(sa), ID: sa.PeerID,
+		Fields: map[string]any{"suite": sa.Suite.String(), "psk": d.pskName(sa.KeyIndex), "nat_peer": sa.NATRemote,
+			"nat_local": sa.NATLocal, "natt": sa.NATT.String(), "dpd": sa.DPD, "lifetime_seconds": int64(sa.Lifetime.Seconds())}})
+}
+
+func (d *Daemon) Phase1Failed(remote netip.AddrPort, f *ike.Failure) {
+	ev := AuditEvent{Event: "phase1_failed", Peer: remote.String(), Reason: f.Reason.String(), Detail: f.Detail}
+	if f.Offered != "" {
+		ev.Fields = map[string]any{"offered": f.Offered, "policy": f.Policy.String()}
+	}
+	d.audit.Log(ev)
+	d.log.Info("phase 1 refused", "peer", remote, "reason", f.Reason, "detail", f.Detail, "offered", f.Offered)
+}
+
+func (d *Daemon) Phase2Established(ch *ike.ChildSA) {
+	if ch.Initiator {
+		return
+	}
+	if err := d.installChild(ch); err != nil {
+		d.log.Error("cannot install the ESP SAs", "peer", ch.Remote, "err", err)
+		d.audit.Log(AuditEvent{Event: "phase2_failed", Peer: ch.Remote.String(), Reason: "datapath", Detail: err.Error(),
+			SPIs: fmt.Sprintf("%08x/%08x", ch.In.SPI, ch.Out.SPI)})
+		d.engine.DeleteChildSA(ch.In.SPI)
+		return
+	}
+	d.audit.Log(AuditEvent{Event: "phase2_established", Peer: ch.Remote.String(),
+		Cookies: fmt.Sprintf("%x/%x", ch.ICookie[:], ch.RCookie[:]), SPIs: fmt.Sprintf("%08x/%08x", ch.In.SPI, ch.Out.SPI),
+		Fields: map[string]any{"suite": ch.Phase2.String(), "encap": ch.Encap.String(), "mode": ch.Mode.String(),
+			"client_l2tp_port": ch.ClientL2TPPort, "lifetime_seconds": ch.LifeSeconds, "lifetime_kb": ch.LifeKB}})
+}
+
+func (d *Daemon) Phase2Failed(sa ike.Phase1Info, f *ike.Failure) {
+	ev := AuditEvent{Event: "phase2_failed", Peer: sa.Remote.String(), Cookies: cookies(sa), ID: sa.PeerID,
+		Reason: f.Reason.String(), Detail: f.Detail}
+	if f.Offered != "" {
+		ev.Fields = map[string]any{"offered": f.Offered, "policy": f.Policy.String()}
+	}
+	d.audit.Log(ev)
+}
+
+func (d *Daemon) ChildSADeleted(ch *ike.ChildSA, r ike.Reason) {
+	if ch.Initiator {
+		return
+	}
+	d.removeChild(ch, r.String())
+	d.audit.Log(AuditEvent{Event: "phase2_deleted", Peer: ch.Remote.String(), Reason: r.String(),
+		SPIs: fmt.Sprintf("%08x/%08x", ch.In.SPI, ch.Out.SPI)})
+}
+
+func (d *Daemon) IKESADeleted(sa ike.Phase1Info, r ike.Reason) {
+	d.audit.Log(AuditEvent{Event: "phase1_deleted", Peer: sa.Remote.String(), Cookies: cookies(sa), Reason: r.String()})
+}
+
+func (d *Daemon) PeerDead(sa ike.Phase1Info) {
+	d.metrics.DPDTimeouts.Inc()
+	d.audit.Log(AuditEvent{Event: "peer_dead", Peer: sa.Remote.String(), Cookies: cookies(sa), Reason: "peer_timeout", Detail: "dead peer detection: no answer"})
+}
+
+func (d *Daemon) InitialContact(sa ike.Phase1Info) {
+	d.audit.Log(AuditEvent{Event: "initial_contact", Peer: sa.Remote.String(), Cookies: cookies(sa), Detail: "the client restarted: its older SAs were dropped"})
+}
+
+func cookies(sa ike.Phase1Info) string {
+	return fmt.Sprintf("%x/%x", sa.ICookie[:], sa.RCookie[:])
+}
+
+func (d *Daemon) pskName(i int) string {
+	cfg := d.currentConfig()
+	if i < 0 || i >= len(cfg.IKE.PSKs) {
+		return ""
+	}
+	if n := cfg.IKE.PSKs[i].Name; n != "" {
+		return n
+	}
+	return fmt.Sprintf("#%d", i)
+}

@@ -1,0 +1,190 @@
+package serverlab
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/l2tpsecd/l2tpsecd/internal/testutil"
+	"github.com/l2tpsecd/l2tpsecd/server/control"
+	"github.com/l2tpsecd/l2tpsecd/test/lab"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// daemonBinary builds l2tpsecd from this checkout once per test binary.
+func daemonBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "l2tpsecd-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "l2tpsecd")
+		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/l2tpsecd")
+		cmd.Dir = testutil.RepoRoot(t)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// user is one entry of the daemon's users file.
+type user struct {
+	Name, Password, NTHash, Address string
+}
+
+// daemonConfig is what a scenario changes in the daemon's configuration.
+type daemonConfig struct {
+	PSKs   []string
+	Policy string // default modern
+	Auth   []string
+	Users  []user
+	Extra  string // more TOML, appended
+}
+
+// daemon is l2tpsecd running in the lab's server namespace.
+type daemon struct {
+	dir, cfgPath, audit, socket string
+	proc                        *os.Process
+	lab                         *lab.Lab
+}
+
+func startDaemon(t *testing.T, l *lab.Lab, dc daemonConfig) *daemon {
+	t.Helper()
+	bin := daemonBinary(t)
+	dir := filepath.Join(l.Dir, "l2tpsecd")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	d := &daemon{dir: dir, cfgPath: filepath.Join(dir, "l2tpsecd.toml"), audit: filepath.Join(dir, "audit.log"),
+		socket: filepath.Join(dir, "run", "control.sock"), lab: l}
+	d.writeConfig(t, dc)
+	l.AddLogFile("l2tpsecd audit log", d.audit)
+	ctx := context.Background()
+	cmd := l.Server.Command(ctx, bin, "-config", d.cfgPath)
+	proc, err := l.Start("l2tpsecd", cmd)
+	if err != nil {
+		t.Fatalf("start l2tpsecd: %v", err)
+	}
+	d.proc = proc
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := control.Call(d.socket, control.Request{Cmd: control.CmdStatus})
+		if err == nil && resp.Status != nil && resp.Status.Ready {
+			return d
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("l2tpsecd not ready after 20 s: %v %+v", err, resp)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (d *daemon) writeConfig(t *testing.T, dc daemonConfig) {
+	t.Helper()
+	l := d.lab
+	if dc.Policy == "" {
+		dc.Policy = "modern"
+	}
+	if len(dc.Auth) == 0 {
+		dc.Auth = []string{"mschapv2", "chap", "pap"}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "state_dir = %q\n", filepath.Join(d.dir, "state"))
+	fmt.Fprintf(&b, "[log]\nlevel = \"debug\"\naudit_file = %q\ntrace_ike = true\ntrace_ppp = true\n", d.audit)
+	fmt.Fprintf(&b, "[listen]\naddresses = [%q]\n", l.Server.PublicAddr.String())
+	fmt.Fprintf(&b, "[ike]\npolicy = %q\ndpd_interval = \"10s\"\ndpd_timeout = \"30s\"\n", dc.Policy)
+	for i, k := range dc.PSKs {
+		fmt.Fprintf(&b, "[[ike.psk]]\nname = \"key%d\"\nsecret = %q\n", i, k)
+	}
+	fmt.Fprintf(&b, "[ppp]\nauth = [%s]\ndns = [\"10.99.0.53\", \"10.99.0.54\"]\necho_interval = \"10s\"\necho_failures = 3\n", quoteList(dc.Auth))
+	fmt.Fprintf(&b, "[auth]\nusers_file = \"users.toml\"\n")
+	pool := l.Server.Pool.Addr().As4()
+	fmt.Fprintf(&b, "[[pool]]\nname = \"default\"\nranges = [\"%d.%d.%d.10-%d.%d.%d.200\"]\n", pool[0], pool[1], pool[2], pool[0], pool[1], pool[2])
+	fmt.Fprintf(&b, "[tun]\nname = \"l2tpsec0\"\naddress = \"%d.%d.%d.1\"\n", pool[0], pool[1], pool[2])
+	fmt.Fprintf(&b, "[metrics]\nlisten = \"127.0.0.1:9810\"\n[control]\nsocket = %q\n", d.socket)
+	b.WriteString(dc.Extra)
+	if err := os.WriteFile(d.cfgPath, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var u strings.Builder
+	for _, x := range dc.Users {
+		fmt.Fprintf(&u, "[users.%q]\n", x.Name)
+		if x.Password != "" {
+			fmt.Fprintf(&u, "password = %q\n", x.Password)
+		}
+		if x.NTHash != "" {
+			fmt.Fprintf(&u, "nt_hash = %q\n", x.NTHash)
+		}
+		if x.Address != "" {
+			fmt.Fprintf(&u, "address = %q\n", x.Address)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(d.dir, "users.toml"), []byte(u.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func quoteList(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	return strings.Join(q, ", ")
+}
+
+// auditLines returns the audit log's lines that contain every word given.
+func (d *daemon) auditLines(words ...string) []string {
+	data, _ := os.ReadFile(d.audit)
+	var out []string
+	for _, line := range strings.Split(string(data), "\n") {
+		ok := line != ""
+		for _, w := range words {
+			ok = ok && strings.Contains(line, w)
+		}
+		if ok {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+// waitAudit waits until the audit log has a line with every word.
+func (d *daemon) waitAudit(t *testing.T, timeout time.Duration, words ...string) string {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if ls := d.auditLines(words...); len(ls) > 0 {
+			return ls[0]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no audit line with %q within %s", words, timeout)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func (d *daemon) call(t *testing.T, req control.Request) *control.Response {
+	t.Helper()
+	resp, err := control.Call(d.socket, req)
+	if err != nil {
+		t.Fatalf("control %s: %v", req.Cmd, err)
+	}
+	return resp
+}
