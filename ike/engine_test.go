@@ -71,6 +71,7 @@ type testNet struct {
 	hosts   map[netip.Addr]*Engine
 	natPriv netip.Prefix
 	natPub  netip.Addr
+	natAlt  netip.Addr // when valid, flows from port 4500 leave from this address (a carrier-grade NAT pool)
 	natOut  map[netip.AddrPort]netip.AddrPort
 	natIn   map[netip.AddrPort]netip.AddrPort
 	drop    func(d datagram) bool
@@ -121,7 +122,11 @@ func (n *testNet) pump() {
 			if n.natPriv.Contains(d.src.Addr()) {
 				pub, ok := n.natOut[d.src]
 				if !ok {
-					pub = netip.AddrPortFrom(n.natPub, uint16(30000+len(n.natOut)))
+					out := n.natPub
+					if n.natAlt.IsValid() && d.src.Port() == 4500 {
+						out = n.natAlt
+					}
+					pub = netip.AddrPortFrom(out, uint16(30000+len(n.natOut)))
 					n.natOut[d.src], n.natIn[pub] = pub, d.src
 				}
 				d.src = pub

@@ -147,7 +147,7 @@ func (e *Engine) responderMM1Locked(pkt []byte, h isakmp.Header, body []byte, lo
 		return err
 	}
 	e.addSALocked(sa)
-	sa.halfOpen = true
+	sa.halfOpen, sa.initKey = true, key
 	e.byInit[key] = sa
 	e.halfOpen[src]++
 	e.nHalf++
@@ -171,18 +171,16 @@ func (e *Engine) releaseHalfOpenLocked(sa *ikeSA) {
 		return
 	}
 	sa.halfOpen = false
-	src := sa.remote.Addr().Unmap()
+	// The key recorded at message 1: the peer may have floated since.
+	src := sa.initKey.remote.Addr().Unmap()
 	if n := e.halfOpen[src] - 1; n > 0 {
 		e.halfOpen[src] = n
 	} else {
 		delete(e.halfOpen, src)
 	}
 	e.nHalf--
-	delete(e.byInit, halfOpenKey{sa.ckyI, sa.remote})
-	for k, v := range e.byInit {
-		if v == sa {
-			delete(e.byInit, k)
-		}
+	if e.byInit[sa.initKey] == sa {
+		delete(e.byInit, sa.initKey)
 	}
 }
 

@@ -277,3 +277,21 @@ func metricValue(c prometheus.Metric) float64 {
 	}
 	return m.Gauge.GetValue()
 }
+
+// Behind a carrier-grade NAT the 4500 flow may leave from another public
+// address than the 500 flow: the SA follows, and the half-open slot taken
+// at message 1 is released.
+func TestNATAddressChangeOnFloat(t *testing.T) {
+	p := newPair(t, pskCfg("cgnat key"), true)
+	p.net.natAlt = netip.MustParseAddr("203.0.113.2")
+	p.dial(t, DialConfig{PSK: []byte("cgnat key"), Phase2: Policy{}.Phase2Suites(isakmp.EncapTransport)[:1]})
+	if len(p.srvEv.p2) != 1 {
+		t.Fatalf("no child SA: %v %v", p.srvEv.p1fail, p.srvEv.p2fail)
+	}
+	if r := p.srvEv.p2[0].Remote; r.Addr() != p.net.natAlt || r.Port() == 4500 {
+		t.Errorf("child SA remote %v", r)
+	}
+	if p.srv.nHalf != 0 || len(p.srv.halfOpen) != 0 || len(p.srv.byInit) != 0 {
+		t.Errorf("half-open accounting leaked: %d %v %d", p.srv.nHalf, p.srv.halfOpen, len(p.srv.byInit))
+	}
+}

@@ -86,6 +86,7 @@ type ikeSA struct {
 	qms      map[uint32]*quickMode
 	children []*ChildSA
 	halfOpen bool
+	initKey  halfOpenKey // responder: how message 1 arrived
 
 	expire   clock.Timer
 	dpdTimer clock.Timer
