@@ -32,9 +32,9 @@ type SAPair struct {
 	Local netip.Addr
 	// KeepaliveInterval, when positive on a UDP-encapsulated pair, sends
 	// a NAT-keepalive (RFC 3948 section 2.3, one 0xFF byte) to the peer
-	// at that interval. Set it when IKE found a NAT in front of us (the
-	// host behind the NAT keeps the mapping alive, RFC 3948 section 4);
-	// 20 s is the usual value.
+	// whenever nothing else was sent to it for that long. Set it when IKE
+	// found a NAT in front of us (the host behind the NAT keeps the
+	// mapping alive, RFC 3948 section 4, default 20 s).
 	KeepaliveInterval time.Duration
 }
 
@@ -268,12 +268,18 @@ func (c *core) addSA(p SAPair) (Handle, error) {
 	e.peer.Store(c.newPeer(peer, p.Encap, p.Local))
 	if p.KeepaliveInterval > 0 && p.Encap == EncapUDP && c.sendKeepalive != nil {
 		iv := p.KeepaliveInterval
-		var tick func()
-		tick = func() {
+		// RFC 3948 section 4: send one only if nothing else went to the
+		// peer in the last interval.
+		var lastOut uint64
+		tick := func() {
 			if e.removed.Load() {
 				return
 			}
-			c.keepaliveNow(e)
+			if n := e.out.ctr.Packets.Load(); n == lastOut {
+				c.keepaliveNow(e)
+			} else {
+				lastOut = n
+			}
 			e.ka.Reset(iv)
 		}
 		e.ka = c.clk.AfterFunc(iv, tick)
@@ -385,11 +391,13 @@ func (c *core) input(sc *Scratch, e *saEntry, esp []byte, from netip.AddrPort, v
 	}
 	c.ctr.packetsIn.Add(1)
 	c.ctr.bytesIn.Add(uint64(len(esp)))
-	// NAT rebinding: only a packet that passed integrity and the replay
-	// check may move the peer, or anyone could redirect the SA's traffic
-	// with one spoofed datagram. RFC 3947 and RFC 3948 expect
-	// UDP-encapsulated peers to change ports when NAT mappings expire; we
-	// follow the port (and address) of the newest authenticated packet.
+	// NAT rebinding. RFC 3948 section 2.1 has ESP-in-UDP use the ports
+	// IKE uses, which a NAT translates (section 5.2's example has the
+	// client's 4500 arrive as another port) and translates anew when its
+	// mapping expires; replies must follow, or they go to a dead mapping.
+	// Only a packet that passed integrity and the replay check may move
+	// the peer, or anyone could redirect the SA's traffic with one spoofed
+	// datagram.
 	if viaUDP && e.encap == EncapUDP {
 		if p := e.peer.Load(); p.ap != from {
 			e.peer.Store(c.newPeer(from, e.encap, e.local))

@@ -467,16 +467,22 @@ func TestMemoryKeepalivesAndEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	clk.Advance(61 * time.Second)
+	// Traffic in an interval replaces that interval's keepalive.
+	if err := server.SendUDP(h, 1701, 1701, []byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(20 * time.Second)
+	clk.Advance(20 * time.Second)
 	// A marker IKE message behind the keepalives proves they were handled.
 	server.SendIKE(bytes.Repeat([]byte{'I'}, 28), serverAddr, clientAddr)
 	cs.wait(t, 1)
-	if st := client.Stats(); st.Keepalives != 3 {
-		t.Errorf("client saw %d keepalives, want 3", st.Keepalives)
+	if st := client.Stats(); st.Keepalives != 4 {
+		t.Errorf("client saw %d keepalives, want 4", st.Keepalives)
 	}
-	if st := server.Stats(); st.KeepalivesOut != 3 {
+	if st := server.Stats(); st.KeepalivesOut != 4 {
 		t.Errorf("server sent %d keepalives", st.KeepalivesOut)
 	}
-	clk.Advance(time.Hour)
+	clk.Advance(time.Hour - 40*time.Second)
 	mu.Lock()
 	if want := fmt.Sprintf("[%d:outbound:soft-time]", h); fmt.Sprint(events) != want {
 		t.Errorf("events %v, want %s", events, want)
