@@ -306,10 +306,63 @@ func (p *proc) stopOnce(grace time.Duration) {
 	// The group may hold children even after its leader exited (User-Mode
 	// Linux helpers, a daemon's worker).
 	syscall.Kill(-pid, syscall.SIGKILL)
+	deadline := time.Now().Add(5 * time.Second)
 	select {
 	case <-p.done:
 	case <-time.After(5 * time.Second):
 	}
+	// Members that outlived the leader die asynchronously; wait for them
+	// so that whoever comes next (another SoftEther) finds them gone.
+	for groupAlive(pid) && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// procInfo is what the lab reads from /proc/PID/stat.
+type procInfo struct {
+	pid, pgid int
+	comm      string
+	state     byte
+}
+
+// processes lists the processes of the machine.
+func processes() []procInfo {
+	ents, _ := os.ReadDir("/proc")
+	var ps []procInfo
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		data, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid pgrp ...; comm may hold spaces and ')'.
+		s := string(data)
+		open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if open < 0 || end < open {
+			continue
+		}
+		f := strings.Fields(s[end+1:])
+		if len(f) < 3 || len(f[0]) == 0 {
+			continue
+		}
+		pgid, _ := strconv.Atoi(f[2])
+		ps = append(ps, procInfo{pid: pid, pgid: pgid, comm: s[open+1 : end], state: f[0][0]})
+	}
+	return ps
+}
+
+// groupAlive reports whether a process group still has a member that is not
+// a zombie.
+func groupAlive(pgid int) bool {
+	for _, p := range processes() {
+		if p.pgid == pgid && p.state != 'Z' {
+			return true
+		}
+	}
+	return false
 }
 
 func (l *Lab) cleanup() {

@@ -202,17 +202,12 @@ func resetSoftEtherState() error {
 	return os.WriteFile(marker, []byte("configuration made by the l2tpsecd lab (test/lab); removed at each lab run\n"), 0o644)
 }
 
-// findProcess returns the PID of a process whose command name is comm, or 0.
+// findProcess returns the PID of a live (not zombie) process whose command
+// name is comm, or 0.
 func findProcess(comm string) int {
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		var pid int
-		if _, err := fmt.Sscanf(e.Name(), "%d", &pid); err != nil {
-			continue
-		}
-		data, err := os.ReadFile(filepath.Join("/proc", e.Name(), "comm"))
-		if err == nil && strings.TrimSpace(string(data)) == comm {
-			return pid
+	for _, p := range processes() {
+		if p.comm == comm && p.state != 'Z' {
+			return p.pid
 		}
 	}
 	return 0
