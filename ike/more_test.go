@@ -9,6 +9,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/l2tpsecd/l2tpsecd/ike/isakmp"
+	"github.com/l2tpsecd/l2tpsecd/internal/clock"
 )
 
 func TestResponderLifetimeRoundTrip(t *testing.T) {
@@ -293,5 +294,27 @@ func TestNATAddressChangeOnFloat(t *testing.T) {
 	}
 	if p.srv.nHalf != 0 || len(p.srv.halfOpen) != 0 || len(p.srv.byInit) != 0 {
 		t.Errorf("half-open accounting leaked: %d %v %d", p.srv.nHalf, p.srv.halfOpen, len(p.srv.byInit))
+	}
+}
+
+func TestIPv6EndToEnd(t *testing.T) {
+	net := newTestNet(t)
+	clk := clock.NewFake(t0)
+	srvEv, cEv := &recorder{}, &recorder{}
+	srv6, cli6 := netip.MustParseAddr("2001:db8::1"), netip.MustParseAddr("2001:db8:1::5")
+	srv := NewEngine(pskCfg("v6 key"), net, srvEv, clk, nil, nil)
+	cli := NewEngine(Config{}, net, cEv, clk, nil, nil)
+	net.hosts[srv6], net.hosts[cli6] = srv, cli
+	if _, err := cli.Dial(netip.AddrPortFrom(cli6, 500), netip.AddrPortFrom(srv6, 500), DialConfig{PSK: []byte("v6 key"),
+		Phase2: Policy{}.Phase2Suites(isakmp.EncapTransport)[:1]}); err != nil {
+		t.Fatal(err)
+	}
+	net.pump()
+	if len(srvEv.p2) != 1 || len(cEv.p2) != 1 {
+		t.Fatalf("child SAs %d/%d: %v %v", len(srvEv.p2), len(cEv.p2), srvEv.p1fail, srvEv.p2fail)
+	}
+	c := srvEv.p2[0]
+	if c.ClientID != cli6 || c.ServerID != srv6 || c.Encap != EncapNone || srvEv.p1[0].PeerID != cli6.String() {
+		t.Errorf("child SA %v, IDs %v %v, peer %q", c, c.ClientID, c.ServerID, srvEv.p1[0].PeerID)
 	}
 }

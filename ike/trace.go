@@ -60,7 +60,12 @@ func (e *Engine) traceMsgLocked(sa *ikeSA, sending bool, h *isakmp.Header, paylo
 	if sending {
 		dir = "SENDING >>> ISAKMP OAK "
 	}
-	args := append([]any{"peer", peer.String(), "msgid", hexID(h.MessageID)}, cookieAttrs(sa)...)
+	args := []any{"peer", peer.String(), "msgid", hexID(h.MessageID)}
+	if sa != nil {
+		args = append(args, cookieAttrs(sa)...)
+	} else {
+		args = append(args, "icookie", hex.EncodeToString(h.InitiatorCookie[:]), "rcookie", hex.EncodeToString(h.ResponderCookie[:]))
+	}
 	e.log.Log(context.Background(), slog.LevelInfo, dir+isakmp.Summary(h, payloads), args...)
 }
 
