@@ -2,6 +2,7 @@ package esp
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net/netip"
 	"sync"
@@ -538,5 +539,54 @@ func TestUserspaceHandoff(t *testing.T) {
 	ss.wait(t, 1)
 	if st := server.Stats(); st.PacketsIn != 2 || st.Keepalives != 1 {
 		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestDatapathConfigErrors(t *testing.T) {
+	if _, err := NewUserspace(UserspaceConfig{Listen: []netip.AddrPort{netip.MustParseAddrPort("[::1]:0")}}); !errors.Is(err, ErrBadConfig) {
+		t.Errorf("IPv6 listener: %v", err)
+	}
+	u, err := NewUserspace(UserspaceConfig{Listen: []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:0")}, Workers: 1})
+	if err != nil {
+		t.Skipf("cannot open UDP sockets: %v", err)
+	}
+	defer u.Close()
+	peer := netip.MustParseAddrPort("127.0.0.1:9")
+	sp, _ := mirrored(suites[0], 0x1000, 0x2000, u.LocalAddrs()[0], peer, EncapRaw)
+	if _, err := u.AddSA(sp); !errors.Is(err, ErrBadConfig) {
+		t.Errorf("raw SA without a raw socket: %v", err)
+	}
+	sp.Encap = EncapUDP
+	if _, err := u.AddSA(sp); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := u.AddSA(sp); !errors.Is(err, ErrDuplicateSPI) {
+		t.Errorf("duplicate SPI: %v", err)
+	}
+	sp.In.SPI = 0x1001
+	for name, edit := range map[string]func(p *SAPair){
+		"IPv6 peer":    func(p *SAPair) { p.Peer = netip.MustParseAddrPort("[2001:db8::1]:4500") },
+		"no port":      func(p *SAPair) { p.Peer = netip.MustParseAddrPort("127.0.0.1:0") },
+		"no encap":     func(p *SAPair) { p.Encap = 0 },
+		"bad inbound":  func(p *SAPair) { p.In.EncKey = nil },
+		"bad outbound": func(p *SAPair) { p.Out.AuthKey = nil },
+		"reserved SPI": func(p *SAPair) { p.In.SPI = 1 },
+	} {
+		p := sp
+		edit(&p)
+		if _, err := u.AddSA(p); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	h, _ := u.AddSA(sp)
+	if err := u.SendUDP(h, 1701, 1701, make([]byte, maxSendData+1)); err != ErrPayloadTooBig {
+		t.Errorf("oversized payload: %v", err)
+	}
+	if err := u.SendUDP(h, 1701, 1701, make([]byte, maxSendData)); err != nil {
+		t.Errorf("largest payload: %v", err)
+	}
+	u.Close()
+	if err := u.SendUDP(h, 1701, 1701, nil); err != ErrClosed {
+		t.Errorf("send after Close: %v", err)
 	}
 }

@@ -216,13 +216,16 @@ func (u *Userspace) openGroup(ap netip.AddrPort, n int) (*usGroup, error) {
 		}
 		return serr
 	}}
+	fail := func(err error) (*usGroup, error) {
+		for _, s := range g.socks {
+			s.conn.Close()
+		}
+		return nil, err
+	}
 	for i := 0; i < n; i++ {
 		pc, err := lc.ListenPacket(context.Background(), "udp4", g.local.String())
 		if err != nil {
-			for _, s := range g.socks {
-				s.conn.Close()
-			}
-			return nil, fmt.Errorf("esp: listen %v: %w", g.local, err)
+			return fail(fmt.Errorf("esp: listen %v: %w", g.local, err))
 		}
 		conn := pc.(*net.UDPConn)
 		if i == 0 {
@@ -234,7 +237,7 @@ func (u *Userspace) openGroup(ap netip.AddrPort, n int) (*usGroup, error) {
 			// IKE needs the address the client sent to (NAT-D hashes).
 			if err := s.pc.SetControlMessage(ipv4.FlagDst, true); err != nil {
 				conn.Close()
-				return nil, fmt.Errorf("esp: IP_PKTINFO: %w", err)
+				return fail(fmt.Errorf("esp: IP_PKTINFO: %w", err))
 			}
 		}
 		g.socks = append(g.socks, s)
