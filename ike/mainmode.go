@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"fmt"
+	"io"
 	"net/netip"
 
 	"github.com/l2tpsecd/l2tpsecd/ike/isakmp"
@@ -249,6 +250,8 @@ func (e *Engine) mainModeLocked(sa *ikeSA, pkt []byte, h isakmp.Header, body []b
 		return e.responderMM5Locked(sa, h, body, sum)
 	case p1RespVerifying:
 		return nil // message 5 again while its certificate is checked
+	case p1RespComputing:
+		return nil // message 3 again while its DH is computed
 	case p1InitSentMM1:
 		return e.initiatorMM2Locked2(sa, pkt)
 	case p1InitSentMM3:
@@ -257,6 +260,17 @@ func (e *Engine) mainModeLocked(sa *ikeSA, pkt []byte, h isakmp.Header, body []b
 		return e.initiatorMM6Locked(sa, h, body)
 	}
 	return fmt.Errorf("%w: Main Mode message in state %v", ErrUnexpected, sa.state)
+}
+
+// computeDH makes our key and the shared secret; it touches no engine
+// state, so it runs without the lock.
+func computeDH(g Group, rnd io.Reader, peer []byte) (*DHKey, []byte, error) {
+	k, err := GenerateDH(g, rnd)
+	if err != nil {
+		return nil, nil, err
+	}
+	gxy, err := k.Shared(peer)
+	return k, gxy, err
 }
 
 // keNonce reads and checks the KE and nonce payloads of messages 3 and 4.
@@ -286,14 +300,22 @@ func (e *Engine) responderMM3Locked(sa *ikeSA, pkt []byte, sum [32]byte) error {
 	if err != nil {
 		return err
 	}
-	if sa.dh, err = GenerateDH(sa.suite.Group, e.cfg.Rand); err != nil {
-		return err
+	// The DH computation (up to milliseconds for MODP) runs without the
+	// engine's lock so that other peers are served meanwhile; the SA waits
+	// in p1RespComputing, which ignores a retransmitted message 3.
+	sa.setState(p1RespComputing)
+	e.mu.Unlock()
+	dh, gxy, err := computeDH(sa.suite.Group, e.cfg.Rand, ke)
+	e.mu.Lock()
+	if sa.state != p1RespComputing {
+		return fmt.Errorf("%w: SA removed during the DH computation", ErrUnknownSA)
 	}
+	sa.setState(p1RespSentMM2)
 	e.countDH()
-	gxy, err := sa.dh.Shared(ke)
 	if err != nil {
 		return &Failure{Reason: ReasonInvalidKE, Detail: err.Error(), KeyIndex: -1}
 	}
+	sa.dh = dh
 	sa.gxi, sa.gxr, sa.gxy, sa.ni, sa.nr = ke, sa.dh.Public(), gxy, ni, e.random(32)
 	sa.detectNAT(m.Payloads)
 	if sa.natDetected() {

@@ -13,7 +13,7 @@ import (
 // p1State is the state of an IKE SA. Responder and initiator share the
 // enum; setState is the only place that changes it.
 //
-//	responder: p1None -MM1/MM2-> p1RespSentMM2 -MM3/MM4-> p1RespSentMM4 -MM5/MM6-> p1Established
+//	responder: p1None -MM1/MM2-> p1RespSentMM2 -MM3-> p1RespComputing -DH done/MM4-> p1RespSentMM4 -MM5/MM6-> p1Established
 //	           (certificates: p1RespSentMM4 -MM5-> p1RespVerifying -chain ok/MM6-> p1Established)
 //	initiator: p1None -MM1-> p1InitSentMM1 -MM2/MM3-> p1InitSentMM3 -MM4/MM5-> p1InitSentMM5 -MM6-> p1Established
 //	any -> p1Deleted (Delete, expiry, DPD, INITIAL-CONTACT, failure)
@@ -22,6 +22,7 @@ type p1State uint8
 const (
 	p1None p1State = iota
 	p1RespSentMM2
+	p1RespComputing // message 3 received, DH being computed outside the engine lock
 	p1RespSentMM4
 	p1RespVerifying // message 5 checked, the peer's certificate chain is being verified
 	p1InitSentMM1
@@ -31,7 +32,7 @@ const (
 	p1Deleted
 )
 
-var p1StateNames = [...]string{"none", "resp_sent_mm2", "resp_sent_mm4", "resp_verifying", "init_sent_mm1", "init_sent_mm3", "init_sent_mm5", "established", "deleted"}
+var p1StateNames = [...]string{"none", "resp_sent_mm2", "resp_computing", "resp_sent_mm4", "resp_verifying", "init_sent_mm1", "init_sent_mm3", "init_sent_mm5", "established", "deleted"}
 
 func (s p1State) String() string {
 	if int(s) < len(p1StateNames) {
