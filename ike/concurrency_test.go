@@ -116,7 +116,9 @@ func TestSARemovedDuringDH(t *testing.T) {
 	g.armed = true
 	g.mu.Unlock()
 	done := make(chan error)
-	go func() { done <- p.srv.HandlePacket(mm3, netip.AddrPortFrom(serverAddr, 500), netip.AddrPortFrom(clientAddr, 500)) }()
+	go func() {
+		done <- p.srv.HandlePacket(mm3, netip.AddrPortFrom(serverAddr, 500), netip.AddrPortFrom(clientAddr, 500))
+	}()
 	<-g.entered
 	if err := p.srv.HandlePacket(mm3, netip.AddrPortFrom(serverAddr, 500), netip.AddrPortFrom(clientAddr, 500)); err != nil {
 		t.Errorf("retransmission during the computation: %v", err)
