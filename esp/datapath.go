@@ -141,7 +141,9 @@ type saEntry struct {
 	peer    atomic.Pointer[peerInfo]
 	owner   atomic.Int32 // worker index + 1; 0 until the first packet
 	removed atomic.Bool
-	ka      clock.Timer // periodic NAT-keepalive, or nil
+
+	kaMu sync.Mutex
+	ka   clock.Timer // periodic NAT-keepalive, or nil
 }
 
 // claim returns the worker that owns the inbound SA, making w the owner if
@@ -272,7 +274,9 @@ func (c *core) addSA(p SAPair) (Handle, error) {
 		// peer in the last interval.
 		var lastOut uint64
 		tick := func() {
-			if e.removed.Load() {
+			e.kaMu.Lock()
+			defer e.kaMu.Unlock()
+			if e.removed.Load() || e.ka == nil {
 				return
 			}
 			if n := e.out.ctr.Packets.Load(); n == lastOut {
@@ -282,7 +286,9 @@ func (c *core) addSA(p SAPair) (Handle, error) {
 			}
 			e.ka.Reset(iv)
 		}
+		e.kaMu.Lock()
 		e.ka = c.clk.AfterFunc(iv, tick)
+		e.kaMu.Unlock()
 	}
 
 	bySPI := map[uint32]*saEntry{}
@@ -334,9 +340,12 @@ func (c *core) removeSA(h Handle) error {
 
 // close stops the entry's timers.
 func (e *saEntry) close() {
+	e.kaMu.Lock()
 	if e.ka != nil {
 		e.ka.Stop()
+		e.ka = nil
 	}
+	e.kaMu.Unlock()
 	e.in.Close()
 	e.out.Close()
 }
