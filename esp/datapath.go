@@ -39,8 +39,10 @@ type SAPair struct {
 }
 
 // Hooks are the datapath's callbacks into the server. They run on datapath
-// goroutines and must not block for long; payload slices are valid only
-// during the call.
+// goroutines and must not block for long (a DeliverUDP that blocks stalls
+// its worker and, behind it, the sockets feeding it); payload slices are
+// valid only during the call. DeliverUDP runs concurrently on several
+// workers, but all packets of one SA pair arrive on one worker, in order.
 type Hooks struct {
 	// DeliverUDP receives the inner UDP datagram of an authenticated ESP
 	// packet (L2TP, for the server).
