@@ -623,18 +623,18 @@ func (e *Engine) establishLocked(sa *ikeSA) {
 	}
 }
 
-// initialContactLocked drops every other SA of this peer: same public
-// address and the same NAT mapping or the same phase-1 identity (RFC 2407
-// section 4.6.3.3; behind a NAT several clients share the address, so the
-// address alone is not enough).
+// initialContactLocked drops every other SA of this peer (RFC 2407
+// section 4.6.3.3). Behind a NAT several clients share the public address
+// (and, behind a carrier-grade NAT, even their private one, which is
+// what Windows sends as its ID), so there only the same NAT mapping
+// counts; without a NAT the address is the peer.
 func (e *Engine) initialContactLocked(sa *ikeSA) {
 	info := sa.info()
 	for _, o := range e.sas {
 		if o == sa || o.state == p1Deleted || o.remote.Addr() != sa.remote.Addr() {
 			continue
 		}
-		sameID := o.peerID != nil && sa.peerID != nil && idString(o.peerID) == idString(sa.peerID)
-		if o.remote.Port() == sa.remote.Port() || sameID {
+		if o.remote == sa.remote || !o.natRemote && !sa.natRemote {
 			e.traceLocked(o, "INITIAL-CONTACT: dropping the peer's older SA", o.remote)
 			e.removeSALocked(o, ReasonInitialContact, false)
 		}

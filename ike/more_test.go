@@ -318,3 +318,28 @@ func TestIPv6EndToEnd(t *testing.T) {
 		t.Errorf("child SA %v, IDs %v %v, peer %q", c, c.ClientID, c.ServerID, srvEv.p1[0].PeerID)
 	}
 }
+
+// Behind one NAT, INITIAL-CONTACT from one client must not drop another
+// client's SAs; from the same client (same NAT mapping) it does.
+func TestInitialContactBehindNAT(t *testing.T) {
+	p := newPair(t, pskCfg("nat ic key"), true)
+	other := netip.MustParseAddr("192.168.1.11")
+	otherEv := &recorder{}
+	p.net.hosts[other] = NewEngine(Config{}, p.net, otherEv, p.clk, nil, nil)
+	dc := DialConfig{PSK: []byte("nat ic key"), InitialContact: true, Phase2: Policy{}.Phase2Suites(isakmp.EncapTransport)[:1]}
+	p.dial(t, dc)
+	if _, err := p.net.hosts[other].Dial(netip.AddrPortFrom(other, 500), netip.AddrPortFrom(serverAddr, 500), dc); err != nil {
+		t.Fatal(err)
+	}
+	p.net.pump()
+	if len(p.srvEv.p2) != 2 || len(p.srvEv.ikeDel) != 0 || len(p.srvEv.childDel) != 0 {
+		t.Fatalf("two clients behind one NAT: %d child SAs, deletions %v %v", len(p.srvEv.p2), p.srvEv.ikeDel, p.srvEv.childDel)
+	}
+	// The first client reconnects through the same mapping.
+	p.cli = NewEngine(Config{}, p.net, p.cEv, p.clk, nil, nil)
+	p.net.hosts[natPrivate] = p.cli
+	p.dial(t, dc)
+	if len(p.srvEv.p2) != 3 || len(p.srvEv.ikeDel) != 1 || len(p.srvEv.childDel) != 1 {
+		t.Errorf("reconnect: %d child SAs, deletions %v %v", len(p.srvEv.p2), p.srvEv.ikeDel, p.srvEv.childDel)
+	}
+}
