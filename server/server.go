@@ -60,6 +60,7 @@ type Daemon struct {
 	engine  *ike.Engine
 	lns     *l2tp.Endpoint
 	ike500  []*ikeSocket
+	sinks   []*net.UDPConn
 	gateway netip.Addr
 	mss     uint16
 
@@ -242,10 +243,36 @@ func (d *Daemon) start() error {
 		d.ike500 = append(d.ike500, s)
 		go d.readIKE(s)
 	}
+	// L2TP is only ever accepted from inside an ESP SA: the datapath hands
+	// it over already decrypted. Cleartext L2TP to port 1701 is read here
+	// only to be counted and dropped, never answered (not even with an
+	// ICMP port unreachable), so PPP authentication is never exchanged in
+	// the clear.
+	for _, a := range cfg.Listen.Addresses {
+		c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(netip.MustParseAddr(a), 1701)))
+		if err != nil {
+			return fmt.Errorf("cleartext L2TP sink on %s:1701: %w", a, err)
+		}
+		d.sinks = append(d.sinks, c)
+		go d.dropCleartext(c)
+	}
 	for q := 0; q < tun.Queues(); q++ {
 		go d.tunReader(q)
 	}
 	return nil
+}
+
+func (d *Daemon) dropCleartext(c *net.UDPConn) {
+	buf := make([]byte, 2048)
+	for {
+		if _, _, err := c.ReadFromUDPAddrPort(buf); err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		d.metrics.Drops.WithLabelValues("cleartext_l2tp").Inc()
+	}
 }
 
 func (d *Daemon) poolConfig(cfg *Config) ippool.Config {
@@ -318,6 +345,9 @@ func (d *Daemon) closeLayers() {
 	d.stopping.Store(true)
 	for _, s := range d.ike500 {
 		s.conn.Close()
+	}
+	for _, c := range d.sinks {
+		c.Close()
 	}
 	if d.dp != nil {
 		d.dp.Close()
