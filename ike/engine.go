@@ -318,7 +318,7 @@ func (e *Engine) authMethods() []isakmp.AuthMethod {
 	if len(e.cfg.PSKs) > 0 {
 		m = append(m, isakmp.AuthPSK)
 	}
-	if c := e.cfg.Certs.method(); c != 0 && e.cfg.Certs.Verifier != nil {
+	if c := e.cfg.Certs.method(); c != 0 && e.cfg.Certs.Verifier != nil && len(e.cfg.Certs.Chain) > 0 {
 		m = append(m, c)
 	}
 	return m
