@@ -42,7 +42,7 @@ type SAPair struct {
 // goroutines and must not block for long (a DeliverUDP that blocks stalls
 // its worker and, behind it, the sockets feeding it); payload slices are
 // valid only during the call. DeliverUDP runs concurrently on several
-// workers, but all packets of one SA pair arrive on one worker, in order.
+// workers, but all packets of one SA pair arrive on one worker, its owner.
 type Hooks struct {
 	// DeliverUDP receives the inner UDP datagram of an authenticated ESP
 	// packet (L2TP, for the server).
