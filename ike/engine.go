@@ -83,6 +83,11 @@ type Config struct {
 	// retransmissions (defaults 2 s and 5).
 	RetransmitInterval time.Duration
 	RetransmitTries    int
+	// LocalID is the identity we send in Main Mode with pre-shared keys
+	// (default: ID_IPV4_ADDR/ID_IPV6_ADDR of the address the peer
+	// reached; set it when the server sits behind a NAT and clients check
+	// its ID, e.g. to the public address or an FQDN).
+	LocalID *isakmp.ID
 	// Certs enables certificate authentication (RSA or ECDSA signatures,
 	// by the key type). Nil: pre-shared keys only.
 	Certs *CertConfig

@@ -417,6 +417,9 @@ func (e *Engine) responderMM5Locked(sa *ikeSA, h isakmp.Header, body []byte, sum
 		}
 	}
 	idr := isakmp.NewIDAddr(sa.local.Addr().Unmap(), 0, 0)
+	if e.cfg.LocalID != nil {
+		idr = copyID(e.cfg.LocalID)
+	}
 	idrRaw, err := idBody(idr)
 	if err != nil {
 		return err

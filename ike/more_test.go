@@ -343,3 +343,13 @@ func TestInitialContactBehindNAT(t *testing.T) {
 		t.Errorf("reconnect: %d child SAs, deletions %v %v", len(p.srvEv.p2), p.srvEv.ikeDel, p.srvEv.childDel)
 	}
 }
+
+func TestLocalID(t *testing.T) {
+	cfg := pskCfg("local id key")
+	cfg.LocalID = isakmp.NewIDFQDN("vpn.example.net")
+	p := newPair(t, cfg, false)
+	p.dial(t, DialConfig{PSK: []byte("local id key")})
+	if len(p.cEv.p1) != 1 || p.cEv.p1[0].PeerID != "vpn.example.net" {
+		t.Errorf("client sees %+v", p.cEv.p1)
+	}
+}
