@@ -89,9 +89,13 @@ type Datapath interface {
 	Close() error
 }
 
-// DatapathStats are datapath-wide counters for Prometheus.
+// DatapathStats are datapath-wide counters for Prometheus. PacketsIn and
+// BytesIn count authenticated ESP packets (bytes of ESP, without outer
+// headers); PacketsInUDP/PacketsInRaw and PacketsOutUDP/PacketsOutRaw split
+// the packets by encapsulation, which shows whether a client uses NAT-T.
 type DatapathStats struct {
 	PacketsIn, BytesIn, PacketsOut, BytesOut                                    uint64
+	PacketsInUDP, PacketsInRaw, PacketsOutUDP, PacketsOutRaw                    uint64
 	DropNoSA, DropReplay, DropIntegrity, DropMalformed, DropExpired, DropNotUDP uint64
 	SendErrors                                                                  uint64
 	Keepalives, KeepalivesOut, IKEIn, IKEOut, IKEDropped                        uint64
@@ -100,6 +104,7 @@ type DatapathStats struct {
 
 type dpCounters struct {
 	packetsIn, bytesIn, packetsOut, bytesOut                        atomic.Uint64
+	inUDP, inRaw, outUDP, outRaw                                    atomic.Uint64
 	noSA, replay, integrity, malformed, expired, notUDP, sendErrors atomic.Uint64
 	keepalives, keepalivesOut, ikeIn, ikeOut, ikeDropped, peerMoves atomic.Uint64
 }
@@ -107,6 +112,7 @@ type dpCounters struct {
 func (c *dpCounters) snapshot() DatapathStats {
 	return DatapathStats{
 		PacketsIn: c.packetsIn.Load(), BytesIn: c.bytesIn.Load(), PacketsOut: c.packetsOut.Load(), BytesOut: c.bytesOut.Load(),
+		PacketsInUDP: c.inUDP.Load(), PacketsInRaw: c.inRaw.Load(), PacketsOutUDP: c.outUDP.Load(), PacketsOutRaw: c.outRaw.Load(),
 		DropNoSA: c.noSA.Load(), DropReplay: c.replay.Load(), DropIntegrity: c.integrity.Load(),
 		DropMalformed: c.malformed.Load(), DropExpired: c.expired.Load(), DropNotUDP: c.notUDP.Load(),
 		SendErrors: c.sendErrors.Load(), Keepalives: c.keepalives.Load(), KeepalivesOut: c.keepalivesOut.Load(), IKEIn: c.ikeIn.Load(), IKEOut: c.ikeOut.Load(), IKEDropped: c.ikeDropped.Load(),
@@ -402,6 +408,11 @@ func (c *core) input(sc *Scratch, e *saEntry, esp []byte, from netip.AddrPort, v
 	}
 	c.ctr.packetsIn.Add(1)
 	c.ctr.bytesIn.Add(uint64(len(esp)))
+	if viaUDP {
+		c.ctr.inUDP.Add(1)
+	} else {
+		c.ctr.inRaw.Add(1)
+	}
 	// NAT rebinding. RFC 3948 section 2.1 has ESP-in-UDP use the ports
 	// IKE uses, which a NAT translates (section 5.2's example has the
 	// client's 4500 arrive as another port) and translates anew when its
@@ -431,6 +442,17 @@ func (c *core) input(sc *Scratch, e *saEntry, esp []byte, from netip.AddrPort, v
 	}
 	if c.hooks.DeliverUDP != nil {
 		c.hooks.DeliverUDP(e.h, src, dst, payload)
+	}
+}
+
+// countOut counts n packets of bytes sent on e.
+func (c *core) countOut(e *saEntry, n, bytes uint64) {
+	c.ctr.packetsOut.Add(n)
+	c.ctr.bytesOut.Add(bytes)
+	if e.encap == EncapUDP {
+		c.ctr.outUDP.Add(n)
+	} else {
+		c.ctr.outRaw.Add(n)
 	}
 }
 

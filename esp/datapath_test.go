@@ -156,6 +156,10 @@ func exchange(t *testing.T, server, client Datapath, ss, cs *sink, serverAddr, c
 	if st.PacketsIn != 3*rounds || st.PacketsOut != 3*rounds || st.DropIntegrity+st.DropReplay+st.DropNoSA != 0 {
 		t.Errorf("server stats %+v", st)
 	}
+	if encap == EncapUDP && (st.PacketsInUDP != st.PacketsIn || st.PacketsOutUDP != st.PacketsOut || st.PacketsInRaw+st.PacketsOutRaw != 0) ||
+		encap == EncapRaw && (st.PacketsInRaw != st.PacketsIn || st.PacketsOutRaw != st.PacketsOut || st.PacketsInUDP+st.PacketsOutUDP != 0) {
+		t.Errorf("%v: per-encapsulation counters %+v", encap, st)
+	}
 	in, out, ok := server.SAStats(sh[1])
 	if !ok || in.Packets != rounds || out.Packets != rounds {
 		t.Errorf("SA stats in %+v out %+v", in, out)

@@ -161,8 +161,7 @@ func (m *Memory) SendUDP(h Handle, srcPort, dstPort uint16, payload []byte) erro
 		}
 		return err
 	}
-	m.ctr.packetsOut.Add(1)
-	m.ctr.bytesOut.Add(uint64(len(pkt)))
+	m.countOut(e, 1, uint64(len(pkt)))
 	m.peer.deliver(memDatagram{b: append([]byte(nil), pkt...), from: m.local, udp: e.encap == EncapUDP})
 	return nil
 }

@@ -587,10 +587,11 @@ func (u *Userspace) SendUDPBatch(h Handle, srcPort, dstPort uint16, payloads [][
 				}
 				break
 			}
+			var bytes uint64
 			for _, m := range s.msgs[sent : sent+c] {
-				u.ctr.packetsOut.Add(1)
-				u.ctr.bytesOut.Add(uint64(len(m.Buffers[0])))
+				bytes += uint64(len(m.Buffers[0]))
 			}
+			u.countOut(e, uint64(c), bytes)
 			sent += c
 		}
 		for i, b := range s.bufs {
