@@ -206,7 +206,6 @@ func (e *Engine) responderQM1Locked(sa *ikeSA, h isakmp.Header, body []byte, sum
 	if len(oas) > 1 {
 		q.natoaR, _ = oas[1].Addr()
 	}
-	var peerKE []byte
 	if g := choice.Offer.Suite.PFS; g != 0 {
 		ke, ok := isakmp.Find[*isakmp.KE](b.Payloads)
 		if !ok || len(ke.Data) != g.PublicSize() {
@@ -219,9 +218,7 @@ func (e *Engine) responderQM1Locked(sa *ikeSA, h isakmp.Header, body []byte, sum
 		if q.gqm, err = q.dh.Shared(ke.Data); err != nil {
 			return fail(&Failure{Reason: ReasonInvalidKE, Detail: err.Error()})
 		}
-		peerKE = ke.Data
 	}
-	_ = peerKE
 	q.ourSPI = e.newSPILocked()
 	var spi [4]byte
 	binary.BigEndian.PutUint32(spi[:], q.ourSPI)

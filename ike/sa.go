@@ -220,7 +220,6 @@ type quickMode struct {
 	ni, nr    []byte
 	dh        *DHKey
 	gqm       []byte
-	peerKE    []byte
 	choice    Phase2Choice
 	offered   []Phase2Suite // initiator
 	ourSPI    uint32
