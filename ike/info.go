@@ -226,7 +226,17 @@ func (e *Engine) handleFragmentLocked(h isakmp.Header, body []byte, local, remot
 	if whole == nil {
 		return nil
 	}
-	return e.handleLocked(whole, local, remote, 1)
+	err = e.handleLocked(whole, local, remote, 1)
+	// A peer that fragments (iOS does, announced or not) can take
+	// fragments back.
+	sa := e.sas[pairOf(h.InitiatorCookie, h.ResponderCookie)]
+	if sa == nil {
+		sa = e.byInit[halfOpenKey{h.InitiatorCookie, remote}]
+	}
+	if sa != nil {
+		sa.frag = true
+	}
+	return err
 }
 
 func newReassembler(clk clock.Clock) *isakmp.Reassembler {
