@@ -463,6 +463,9 @@ func (e *Engine) handleLocked(pkt []byte, local, remote netip.AddrPort, depth in
 		if sa.state != p1Deleted {
 			sa.local, sa.remote = oldLocal, oldRemote
 		}
+		if errors.Is(err, errIgnore) {
+			return nil
+		}
 		return err
 	}
 	if oldLocal != sa.local || oldRemote != sa.remote {

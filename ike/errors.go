@@ -14,4 +14,9 @@ var (
 	ErrBadHash              = errors.New("ike: hash mismatch")
 	ErrUnexpected           = errors.New("ike: unexpected message")
 	ErrTimeout              = errors.New("ike: peer timeout")
+
+	// errIgnore marks a message that is dropped silently (a repeat of a
+	// request still being worked on): no error for the caller, and the
+	// SA's addresses stay as they were.
+	errIgnore = errors.New("ike: ignored")
 )

@@ -249,9 +249,9 @@ func (e *Engine) mainModeLocked(sa *ikeSA, pkt []byte, h isakmp.Header, body []b
 		}
 		return e.responderMM5Locked(sa, h, body, sum)
 	case p1RespVerifying:
-		return nil // message 5 again while its certificate is checked
+		return errIgnore // message 5 again while its certificate is checked
 	case p1RespComputing:
-		return nil // message 3 again while its DH is computed
+		return errIgnore // message 3 again while its DH is computed
 	case p1InitSentMM1:
 		return e.initiatorMM2Locked2(sa, pkt)
 	case p1InitSentMM3:
