@@ -379,7 +379,10 @@ func (c *Client) Connect(ctx context.Context) error {
 			return fmt.Errorf("%w: charon did not start on %s: %v", ErrIPsec, g.Name, err)
 		}
 		out, err := g.Run(ctx, "ipsec up lab")
-		if err != nil || !strings.Contains(out, "established successfully") {
+		if err == nil && !strings.Contains(out, "established successfully") {
+			err = errors.New("no 'established successfully'")
+		}
+		if err != nil {
 			return fmt.Errorf("%w: %s: ipsec up: %v\n%s", ErrIPsec, g.Name, err, tailLines(out, 25))
 		}
 	case Libreswan:
@@ -389,7 +392,10 @@ func (c *Client) Connect(ctx context.Context) error {
 			return fmt.Errorf("%w: pluto did not start on %s: %v", ErrIPsec, g.Name, err)
 		}
 		out, err := g.Run(ctx, "ipsec auto --add lab && ipsec auto --up lab")
-		if err != nil || !strings.Contains(out, "IPsec SA established") {
+		if err == nil && !strings.Contains(out, "IPsec SA established") {
+			err = errors.New("no 'IPsec SA established'")
+		}
+		if err != nil {
 			return fmt.Errorf("%w: %s: ipsec auto --up: %v\n%s", ErrIPsec, g.Name, err, tailLines(out, 25))
 		}
 	}

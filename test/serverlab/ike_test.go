@@ -1,0 +1,126 @@
+package serverlab
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/l2tpsecd/l2tpsecd/test/lab"
+)
+
+// TestWindowsProposals: a client proposing what Windows 10/11 do (ECP384
+// and ECP256 first, then AES-256/SHA1/MODP2048; ESP AES-256/AES-128 with
+// SHA1) connects, and the server picks ECP384, as its preference says.
+func TestWindowsProposals(t *testing.T) {
+	for _, stack := range []lab.Stack{lab.StrongSwan, lab.Libreswan} {
+		name := map[lab.Stack]string{lab.StrongSwan: "strongswan", lab.Libreswan: "libreswan"}[stack]
+		t.Run(name, func(t *testing.T) {
+			l := lab.New(t)
+			d := startDaemon(t, l, daemonConfig{PSKs: []string{labPSK}, Users: []user{{Name: labUser, Password: labPassword}}})
+			ikeList := "aes256-sha1-ecp384,aes128-sha1-ecp256,aes256-sha1-modp2048!"
+			if stack == lab.Libreswan {
+				// Libreswan's syntax: one algorithm set per entry.
+				ikeList = "aes256-sha1;dh20,aes128-sha1;dh19,aes256-sha1;modp2048"
+			}
+			c := l.NewClient(t, lab.ClientConfig{Stack: stack, BehindNAT: true, PSK: labPSK, User: labUser, Password: labPassword,
+				IKE: ikeList, ESP: "aes256-sha1,aes128-sha1!"})
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			if err := c.Connect(ctx); err != nil {
+				t.Fatalf("connect with a Windows-like proposal list: %v", err)
+			}
+			if err := c.Ping(ctx, l.Server.LANHost); err != nil {
+				t.Fatalf("ping: %v", err)
+			}
+			p1 := d.waitAudit(t, 5*time.Second, `"event":"phase1_established"`)
+			if !strings.Contains(p1, "ECP384") && !strings.Contains(p1, "ECP_384") && !strings.Contains(strings.ToUpper(p1), "ECP384") {
+				t.Errorf("phase 1 did not choose ECP384 from a Windows-like list: %s", p1)
+			}
+			t.Logf("chosen: %s", p1)
+		})
+	}
+}
+
+// TestCompatProposals: an old client that offers only 3DES, SHA1 and
+// MODP1024 is refused under the default policy, with the reason and what it
+// offered in the audit log; with ike.policy = "compat" it connects.
+func TestCompatProposals(t *testing.T) {
+	old := lab.ClientConfig{Stack: lab.StrongSwan, PSK: labPSK, User: labUser, Password: labPassword,
+		IKE: "3des-sha1-modp1024!", ESP: "3des-sha1!"}
+
+	t.Run("modern refuses", func(t *testing.T) {
+		l := lab.New(t)
+		d := startDaemon(t, l, daemonConfig{PSKs: []string{labPSK}, Users: []user{{Name: labUser, Password: labPassword}}})
+		c := l.NewClient(t, old)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		err := c.Connect(ctx)
+		if err == nil {
+			t.Fatal("a 3DES/MODP1024-only client connected under policy modern")
+		}
+		if !errors.Is(err, lab.ErrIPsec) {
+			t.Fatalf("connect failed, but not in IPsec: %v", err)
+		}
+		line := d.waitAudit(t, 10*time.Second, `"event":"phase1_failed"`, `"reason":"no_proposal_chosen"`)
+		if !strings.Contains(line, "3DES") || !strings.Contains(line, "MODP1024") || !strings.Contains(line, "modern") {
+			t.Errorf("refusal does not say what was offered under which policy: %s", line)
+		}
+	})
+	t.Run("compat accepts", func(t *testing.T) {
+		l := lab.New(t)
+		d := startDaemon(t, l, daemonConfig{Policy: "compat", PSKs: []string{labPSK}, Users: []user{{Name: labUser, Password: labPassword}}})
+		c := l.NewClient(t, old)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if err := c.Connect(ctx); err != nil {
+			t.Fatalf("compat policy refused 3DES/MODP1024: %v", err)
+		}
+		if err := c.Ping(ctx, l.Server.LANHost); err != nil {
+			t.Fatalf("ping: %v", err)
+		}
+		p2 := d.waitAudit(t, 5*time.Second, `"event":"phase2_established"`)
+		if !strings.Contains(p2, "3DES") {
+			t.Errorf("phase 2 is not 3DES: %s", p2)
+		}
+	})
+}
+
+// TestTwoPSKs: with an old and a new key configured (a rotation), clients
+// with either connect, at the same time; a client with neither is refused
+// with the reason psk_mismatch.
+func TestTwoPSKs(t *testing.T) {
+	const oldKey, newKey = "rotation-old-key-1", "rotation-new-key-2"
+	l := lab.New(t)
+	d := startDaemon(t, l, daemonConfig{PSKs: []string{oldKey, newKey}, Users: []user{{Name: labUser, Password: labPassword}, {Name: "bob", Password: "builder-77"}}})
+	cs := l.NewClients(t,
+		lab.ClientConfig{BehindNAT: true, PSK: oldKey, User: labUser, Password: labPassword},
+		lab.ClientConfig{BehindNAT: true, PSK: newKey, User: "bob", Password: "builder-77"},
+		lab.ClientConfig{PSK: "neither-of-the-two", User: labUser, Password: labPassword},
+	)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	for i, c := range cs[:2] {
+		if err := c.Connect(ctx); err != nil {
+			t.Fatalf("client %d: %v", i, err)
+		}
+		if err := c.Ping(ctx, l.Server.LANHost); err != nil {
+			t.Fatalf("client %d ping: %v", i, err)
+		}
+	}
+	d.waitAudit(t, 5*time.Second, `"event":"phase1_established"`, `"psk":"key0"`)
+	d.waitAudit(t, 5*time.Second, `"event":"phase1_established"`, `"psk":"key1"`)
+	if err := cs[2].Connect(ctx); err == nil {
+		t.Fatal("a client with neither key connected")
+	} else if !errors.Is(err, lab.ErrIPsec) {
+		t.Fatalf("wrong-key client failed, but not in IPsec: %v", err)
+	}
+	line := d.waitAudit(t, 10*time.Second, `"event":"phase1_failed"`, `"reason":"psk_mismatch"`)
+	t.Logf("refusal: %s", line)
+	for i, c := range cs[:2] {
+		if err := c.Ping(ctx, l.Server.LANHost); err != nil {
+			t.Fatalf("client %d lost its tunnel while the wrong key was refused: %v", i, err)
+		}
+	}
+}
