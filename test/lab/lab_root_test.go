@@ -1,9 +1,11 @@
 package lab
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -197,6 +199,36 @@ func TestTopologyAndCleanup(t *testing.T) {
 		}
 		if out, err := l.RunIn(ctx, lan, "ss", "-ltn"); err != nil || !strings.Contains(out, ":5201") {
 			t.Errorf("no iperf3 server on the LAN host: %v\n%s", err, out)
+		}
+
+		// A listener the test opens in the server namespace answers there
+		// and only there.
+		ln, err := l.ListenIn(srv, "tcp", net.JoinHostPort(l.Server.LANGateway.String(), "8080"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			for {
+				conn, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				line, _ := bufio.NewReader(conn).ReadString('\n')
+				fmt.Fprintf(conn, "echo %s", line)
+				conn.Close()
+			}
+		}()
+		out, err := l.RunIn(ctx, lan, "bash", "-c", "exec 3<>/dev/tcp/10.99.0.1/8080; echo ping >&3; cat <&3")
+		if err != nil || out != "echo ping\n" {
+			t.Errorf("LAN host to listener in the server namespace: %q, %v", out, err)
+		}
+		// Look, do not dial: from the host namespace that address would be
+		// routed off the machine.
+		if out, _ := execOutput("ss", "-ltnH", "src", "10.99.0.1"); strings.TrimSpace(out) != "" {
+			t.Errorf("listener shows in the host namespace:\n%s", out)
+		}
+		if out, _ := l.RunIn(ctx, srv, "ss", "-ltnH", "src", "10.99.0.1"); !strings.Contains(out, "10.99.0.1:8080") {
+			t.Errorf("listener not in the server namespace:\n%s", out)
 		}
 	})
 	assertNoLeftovers(t, prefix)
