@@ -475,3 +475,20 @@ func (e *Engine) handleLocked(pkt []byte, local, remote netip.AddrPort, depth in
 	sa.dpdOutstanding = 0
 	return nil
 }
+
+// SetPSKs replaces the pre-shared keys (a configuration reload). SAs
+// already established are not touched; negotiations that reach message 5
+// afterwards are checked against the new keys.
+func (e *Engine) SetPSKs(keys []PSK) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.cfg.PSKs = append([]PSK(nil), keys...)
+}
+
+// SetPolicy replaces the proposal policy for negotiations that start
+// afterwards (a configuration reload).
+func (e *Engine) SetPolicy(p Policy) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.cfg.Policy = p
+}

@@ -640,3 +640,29 @@ func TestTrace(t *testing.T) {
 		t.Errorf("trace off but got %q", buf.String())
 	}
 }
+
+// A reload replaces the keys: a client with the new key gets in, one with
+// the retired key is refused, and the SA established before stays.
+func TestSetPSKs(t *testing.T) {
+	p := newPair(t, pskCfg("the retired shared key"), false)
+	p.dial(t, DialConfig{PSK: []byte("the retired shared key")})
+	if len(p.srvEv.p1) != 1 {
+		t.Fatalf("first client: %+v %v", p.srvEv.p1, p.srvEv.p1fail)
+	}
+	p.srv.SetPSKs([]PSK{{Key: []byte("the freshly rotated key")}})
+	if n := len(p.srv.IKESAs()); n != 1 {
+		t.Fatalf("SetPSKs dropped established SAs: %d left", n)
+	}
+	p2 := newPair(t, pskCfg("unused"), false)
+	p2.srv.SetPSKs([]PSK{{Key: []byte("the freshly rotated key")}})
+	p2.dial(t, DialConfig{PSK: []byte("the retired shared key")})
+	if len(p2.srvEv.p1fail) != 1 || p2.srvEv.p1fail[0].Reason != ReasonPSKMismatch {
+		t.Fatalf("retired key: %+v %v", p2.srvEv.p1, p2.srvEv.p1fail)
+	}
+	p3 := newPair(t, pskCfg("unused"), false)
+	p3.srv.SetPSKs([]PSK{{Key: []byte("the freshly rotated key")}})
+	p3.dial(t, DialConfig{PSK: []byte("the freshly rotated key")})
+	if len(p3.srvEv.p1) != 1 || p3.srvEv.p1[0].KeyIndex != 0 {
+		t.Fatalf("new key: %+v %v", p3.srvEv.p1, p3.srvEv.p1fail)
+	}
+}

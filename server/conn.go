@@ -17,6 +17,10 @@ import (
 type connKey struct {
 	remote   netip.AddrPort
 	l2tpPort uint16
+	// clientID is the client's phase-2 identity (its private address
+	// behind a NAT), which tells apart clients that a NAT with "IPsec
+	// passthrough" puts on one public address and port.
+	clientID netip.Addr
 }
 
 // conn is what L2TP sees as its peer: the ESP SA pairs of one client. L2TP

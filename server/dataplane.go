@@ -206,7 +206,7 @@ func (d *Daemon) installChild(ch *ike.ChildSA) error {
 	if err != nil {
 		return err
 	}
-	key := connKey{remote: ch.Remote, l2tpPort: ch.ClientL2TPPort}
+	key := connKey{remote: ch.Remote, l2tpPort: ch.ClientL2TPPort, clientID: ch.ClientID}
 	d.connMu.Lock()
 	c := d.conns[key]
 	if c == nil || c.closing {

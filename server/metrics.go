@@ -85,12 +85,12 @@ type datapathCollector struct {
 func newDatapathCollector(dp func() esp.DatapathStats) *datapathCollector {
 	return &datapathCollector{
 		dp:         dp,
-		packets:    prometheus.NewDesc("l2tpsecd_esp_packets_total", "ESP packets by direction.", []string{"direction"}, nil),
+		packets:    prometheus.NewDesc("l2tpsecd_esp_packets_total", "Authenticated ESP packets by direction and encapsulation (udp: NAT-T on UDP/4500, raw: IP protocol 50).", []string{"direction", "encap"}, nil),
 		bytes:      prometheus.NewDesc("l2tpsecd_esp_bytes_total", "ESP payload bytes by direction.", []string{"direction"}, nil),
 		drops:      prometheus.NewDesc("l2tpsecd_esp_drops_total", "ESP packets dropped, by reason.", []string{"reason"}, nil),
 		ike:        prometheus.NewDesc("l2tpsecd_natt_ike_packets_total", "IKE packets on the NAT-T port, by direction or drop.", []string{"direction"}, nil),
 		errors:     prometheus.NewDesc("l2tpsecd_esp_send_errors_total", "ESP packets the socket refused.", nil, nil),
-		keepalives: prometheus.NewDesc("l2tpsecd_natt_keepalives_total", "NAT-T keepalives received.", nil, nil),
+		keepalives: prometheus.NewDesc("l2tpsecd_natt_keepalives_total", "NAT-T keepalives by direction.", []string{"direction"}, nil),
 		moves:      prometheus.NewDesc("l2tpsecd_esp_peer_moves_total", "NAT rebindings followed.", nil, nil),
 	}
 }
@@ -106,8 +106,10 @@ func (c *datapathCollector) Collect(ch chan<- prometheus.Metric) {
 	cnt := func(d *prometheus.Desc, v uint64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
 	}
-	cnt(c.packets, s.PacketsIn, "in")
-	cnt(c.packets, s.PacketsOut, "out")
+	cnt(c.packets, s.PacketsInUDP, "in", "udp")
+	cnt(c.packets, s.PacketsInRaw, "in", "raw")
+	cnt(c.packets, s.PacketsOutUDP, "out", "udp")
+	cnt(c.packets, s.PacketsOutRaw, "out", "raw")
 	cnt(c.bytes, s.BytesIn, "in")
 	cnt(c.bytes, s.BytesOut, "out")
 	cnt(c.drops, s.DropNoSA, "no_sa")
@@ -120,6 +122,7 @@ func (c *datapathCollector) Collect(ch chan<- prometheus.Metric) {
 	cnt(c.ike, s.IKEOut, "out")
 	cnt(c.ike, s.IKEDropped, "dropped")
 	cnt(c.errors, s.SendErrors)
-	cnt(c.keepalives, s.Keepalives)
+	cnt(c.keepalives, s.Keepalives, "in")
+	cnt(c.keepalives, s.KeepalivesOut, "out")
 	cnt(c.moves, s.PeerMoves)
 }

@@ -360,29 +360,96 @@ func (d *Daemon) closeLayers() {
 	}
 }
 
-// Reload re-reads the configuration file. An invalid file is refused and
-// the daemon keeps running on the configuration it has.
+// Reload re-reads the configuration file and applies what can change
+// without touching established sessions: pre-shared keys, the proposal
+// policy, users, new pools and ranges, traces. An invalid file (or users
+// file, or pool change) is refused and the daemon keeps running on the
+// configuration it has. Keys that need a restart are named in the log.
 func (d *Daemon) Reload(path string) error {
-	cfg, err := LoadConfig(path)
-	if err != nil {
+	refuse := func(reason string, err error) error {
 		d.metrics.ConfigReloads.WithLabelValues("refused").Inc()
-		d.audit.Log(AuditEvent{Event: "config_reload_failed", Reason: "invalid_config", Detail: err.Error()})
+		d.audit.Log(AuditEvent{Event: "config_reload_failed", Reason: reason, Detail: err.Error()})
 		return err
 	}
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		return refuse("invalid_config", err)
+	}
+	old := d.currentConfig()
 	if d.users != nil {
 		if err := d.users.Reload(); err != nil {
-			d.metrics.ConfigReloads.WithLabelValues("refused").Inc()
-			d.audit.Log(AuditEvent{Event: "config_reload_failed", Reason: "invalid_users_file", Detail: err.Error()})
-			return err
+			return refuse("invalid_users_file", err)
 		}
 	}
+	if d.pool != nil {
+		before := map[netip.Prefix]bool{}
+		for _, p := range d.pool.RoutePrefixes() {
+			before[p] = true
+		}
+		pc := d.poolConfig(cfg)
+		if err := d.pool.Reconfigure(pc.Pools, pc.Default); err != nil {
+			return refuse("invalid_pools", err)
+		}
+		for _, p := range d.pool.RoutePrefixes() {
+			if !before[p] && d.tun != nil {
+				if err := d.tun.AddRoute(p); err != nil {
+					d.log.Warn("route for a new pool range", "prefix", p, "err", err)
+				}
+			}
+		}
+	}
+	if d.engine != nil {
+		ic := d.ikeConfig(cfg)
+		d.engine.SetPSKs(ic.PSKs)
+		d.engine.SetPolicy(ic.Policy)
+		d.engine.SetTrace(cfg.Log.TraceIKE)
+	}
+	if d.lns != nil {
+		if cfg.Log.TraceL2TP {
+			d.lns.SetTrace(d.log.With("trace", "l2tp"))
+		} else {
+			d.lns.SetTrace(nil)
+		}
+	}
+	d.tracePPP.Store(cfg.Log.TracePPP)
 	d.cfgMu.Lock()
 	d.cfg = cfg
 	d.cfgMu.Unlock()
+	var restart []string
+	for key, same := range map[string]bool{
+		"listen":    equalStrings(old.Listen.Addresses, cfg.Listen.Addresses) && old.Listen.IKEPort == cfg.Listen.IKEPort && old.Listen.NATTPort == cfg.Listen.NATTPort,
+		"esp":       old.ESP == cfg.ESP,
+		"tun":       old.TUN == cfg.TUN,
+		"state_dir": old.StateDir == cfg.StateDir,
+		"metrics":   old.Metrics == cfg.Metrics,
+		"control":   old.Control == cfg.Control,
+		"l2tp":      old.L2TP == cfg.L2TP,
+	} {
+		if !same {
+			restart = append(restart, key)
+		}
+	}
 	d.metrics.ConfigReloads.WithLabelValues("applied").Inc()
-	d.audit.Log(AuditEvent{Event: "config_reloaded", Detail: path})
+	ev := AuditEvent{Event: "config_reloaded", Detail: path, Fields: map[string]any{"psks": len(cfg.IKE.PSKs), "policy": cfg.IKE.Policy}}
+	if len(restart) > 0 {
+		ev.Fields["needs_restart"] = restart
+		d.log.Warn("configuration reloaded; these sections changed but take effect only after a restart", "sections", restart)
+	}
+	d.audit.Log(ev)
 	d.log.Info("configuration reloaded", "config", path)
 	return nil
+}
+
+func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // ReopenLogs reopens the audit log file (SIGUSR1, after logrotate).

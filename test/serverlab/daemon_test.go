@@ -18,12 +18,13 @@ import (
 
 var (
 	buildOnce sync.Once
-	binPath   string
+	binDir    string
 	buildErr  error
 )
 
-// daemonBinary builds l2tpsecd from this checkout once per test binary.
-func daemonBinary(t *testing.T) string {
+// buildCommands builds l2tpsecd and l2tpsecctl from this checkout once per
+// test binary.
+func buildCommands(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "l2tpsecd-bin-")
@@ -31,17 +32,29 @@ func daemonBinary(t *testing.T) string {
 			buildErr = err
 			return
 		}
-		binPath = filepath.Join(dir, "l2tpsecd")
-		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/l2tpsecd")
-		cmd.Dir = testutil.RepoRoot(t)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		binDir = dir
+		for _, c := range []string{"l2tpsecd", "l2tpsecctl"} {
+			cmd := exec.Command("go", "build", "-o", filepath.Join(dir, c), "./cmd/"+c)
+			cmd.Dir = testutil.RepoRoot(t)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				buildErr = fmt.Errorf("go build %s: %v\n%s", c, err, out)
+				return
+			}
 		}
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
-	return binPath
+	return binDir
+}
+
+func daemonBinary(t *testing.T) string { return filepath.Join(buildCommands(t), "l2tpsecd") }
+func ctlBinary(t *testing.T) string    { return filepath.Join(buildCommands(t), "l2tpsecctl") }
+
+// runCtl runs l2tpsecctl against the daemon's socket.
+func runCtl(bin, socket string, args ...string) (string, error) {
+	out, err := exec.Command(bin, append([]string{"-socket", socket}, args...)...).CombinedOutput()
+	return string(out), err
 }
 
 // user is one entry of the daemon's users file.
@@ -62,6 +75,7 @@ type daemonConfig struct {
 type daemon struct {
 	dir, cfgPath, audit, socket string
 	proc                        *os.Process
+	cmd                         *exec.Cmd
 	lab                         *lab.Lab
 }
 
@@ -82,7 +96,7 @@ func startDaemon(t *testing.T, l *lab.Lab, dc daemonConfig) *daemon {
 	if err != nil {
 		t.Fatalf("start l2tpsecd: %v", err)
 	}
-	d.proc = proc
+	d.proc, d.cmd = proc, cmd
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		resp, err := control.Call(d.socket, control.Request{Cmd: control.CmdStatus})
