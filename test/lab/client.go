@@ -143,7 +143,12 @@ func (l *Lab) newClients(ctx context.Context, cfgs []ClientConfig) ([]*Client, e
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			g, err := l.bootGuest(ctx, images[cfg.Stack], cfg.Stack, cfg.BehindNAT, cfg.MemMB)
+			seg, err := l.clientSegment(cfg.BehindNAT)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			g, err := l.bootGuest(ctx, images[cfg.Stack], cfg.Stack, seg, cfg.MemMB)
 			if err != nil {
 				errs[i] = err
 				return
@@ -329,6 +334,7 @@ func libreswanConf(cfg ClientConfig) string {
 		"ike=" + strings.TrimSuffix(cfg.IKE, "!"),
 		"phase2alg=" + strings.TrimSuffix(cfg.ESP, "!"),
 		"encapsulation=auto",
+		"pfs=no", // as the built-in clients (Libreswan defaults to PFS in Quick Mode)
 		"retransmit-timeout=20s",
 		"rekey=no",
 		"keyingtries=1",

@@ -34,38 +34,58 @@ type Guest struct {
 	seq        atomic.Int64
 }
 
-// bootGuest starts a guest of the given stack on the direct or the NAT
-// segment and waits until its /init is ready for commands.
-func (l *Lab) bootGuest(ctx context.Context, image string, stack Stack, behindNAT bool, memMB int) (*Guest, error) {
+// segment is where a guest's tap goes and which address it takes.
+type segment struct {
+	ns, bridge string
+	addr       netip.Prefix
+	gw         netip.Addr
+	behindNAT  bool
+}
+
+// clientSegment allocates the next client address on the direct or the NAT
+// segment.
+func (l *Lab) clientSegment(behindNAT bool) (segment, error) {
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	var idx int
-	ns, bridge, first, gw := l.nsInet, l.bridgeDirect, directFirst, directGW
+	seg := segment{ns: l.nsInet, bridge: l.bridgeDirect, gw: directGW}
+	first := directFirst
 	if behindNAT {
 		idx = l.nextNAT
 		l.nextNAT++
-		ns, bridge, first, gw = l.nsNAT, l.bridgeNAT, natFirst, natGW
+		seg = segment{ns: l.nsNAT, bridge: l.bridgeNAT, gw: natGW, behindNAT: true}
+		first = natFirst
 	} else {
 		idx = l.nextDirect
 		l.nextDirect++
 	}
-	n := l.clientCount
-	l.clientCount++
-	l.mu.Unlock()
 	if idx >= maxClientsPerSide {
-		return nil, fmt.Errorf("lab: more than %d guests on one segment", maxClientsPerSide)
+		return segment{}, fmt.Errorf("lab: more than %d guests on one segment", maxClientsPerSide)
 	}
 	addr := first
 	for range idx {
 		addr = addr.Next()
 	}
+	seg.addr = netip.PrefixFrom(addr, directBits)
+	return seg, nil
+}
+
+// bootGuest starts a guest of the given stack on a segment and waits until
+// its /init is ready for commands.
+func (l *Lab) bootGuest(ctx context.Context, image string, stack Stack, seg segment, memMB int) (*Guest, error) {
+	l.mu.Lock()
+	n := l.clientCount
+	l.clientCount++
+	l.mu.Unlock()
+	ns, bridge, gw := seg.ns, seg.bridge, seg.gw
 	if memMB <= 0 {
 		memMB = defaultMem
 	}
 	name := l.name("c" + strconv.Itoa(n))
 	tap := l.name("t" + strconv.Itoa(n))
 	g := &Guest{
-		Name: name, Stack: stack, Namespace: ns, Addr: netip.PrefixFrom(addr, directBits),
-		Gateway: gw, BehindNAT: behindNAT,
+		Name: name, Stack: stack, Namespace: ns, Addr: seg.addr,
+		Gateway: gw, BehindNAT: seg.behindNAT,
 		dir: filepath.Join(l.Dir, name),
 	}
 	g.share = filepath.Join(g.dir, "share")
