@@ -1,6 +1,8 @@
 package server
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -15,6 +17,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/l2tpsecd/l2tpsecd/auth"
+	"github.com/l2tpsecd/l2tpsecd/crl"
 )
 
 // Config is the whole daemon configuration: one TOML file, decoded strictly
@@ -28,6 +31,7 @@ type Config struct {
 	Log     LogConfig     `toml:"log"`
 	Listen  ListenConfig  `toml:"listen"`
 	IKE     IKEConfig     `toml:"ike"`
+	Cert    CertConfig    `toml:"cert"`
 	ESP     ESPConfig     `toml:"esp"`
 	L2TP    L2TPConfig    `toml:"l2tp"`
 	PPP     PPPConfig     `toml:"ppp"`
@@ -83,6 +87,37 @@ type PSKConfig struct {
 	Secret   string   `toml:"secret"`
 	Networks []string `toml:"networks"`
 }
+
+// CertConfig is machine authentication with X.509 certificates (RSA or
+// ECDSA signatures in Main Mode) and the revocation check of the clients'
+// certificates. Certificate authentication is on when Certificate is set.
+type CertConfig struct {
+	// Certificate is the server's certificate, PEM, leaf first, followed
+	// by any intermediates to send; Key its private key (PEM).
+	Certificate string `toml:"certificate"`
+	Key         string `toml:"key"`
+	// CACerts are the trusted roots clients' certificates must chain to;
+	// IntermediateCerts CA certificates used to complete chains of clients
+	// that send only their own certificate.
+	CACerts           []string `toml:"ca_certs"`
+	IntermediateCerts []string `toml:"intermediate_certs"`
+	// StrongCRLCheck: 0 no revocation check; 1 refuse only a certificate a
+	// CRL from its issuer lists as revoked (an unreachable distribution
+	// point or a CRL from someone else is assumed fine); 2 refuse on any
+	// CRL problem. Default 1 (Windows' default was 0).
+	StrongCRLCheck int `toml:"strong_crl_check"`
+	// CRLFiles are CRLs (PEM or DER) used besides the distribution points.
+	CRLFiles        []string `toml:"crl_files"`
+	CRLFetchTimeout Duration `toml:"crl_fetch_timeout"`
+	// RequireUserMatch binds the two levels of authentication: the PPP
+	// user name must name the certificate's holder (common name, UPN or
+	// e-mail), so a stolen certificate cannot be used with another user's
+	// password.
+	RequireUserMatch bool `toml:"require_user_match"`
+}
+
+// Enabled reports whether certificate authentication is configured.
+func (c CertConfig) Enabled() bool { return c.Certificate != "" }
 
 // ESPConfig selects and sizes the datapath.
 type ESPConfig struct {
@@ -188,6 +223,7 @@ func Defaults() Config {
 			SHA256Truncated96:   "auto",
 			MaxPSKTrialsPerPeer: 8,
 		},
+		Cert: CertConfig{StrongCRLCheck: 1, CRLFetchTimeout: dur(5 * time.Second)},
 		ESP:  ESPConfig{Datapath: "userspace", RawESP: true},
 		L2TP: L2TPConfig{HostName: "l2tpsecd", HelloInterval: dur(60 * time.Second), MaxTunnels: 10000, MaxSessionsPerTun: 16},
 		PPP: PPPConfig{
@@ -374,9 +410,10 @@ func (v *validator) config(c *Config) {
 	v.intRange("ike.max_half_open_per_peer", c.IKE.MaxHalfOpenPerPeer, 1, 1<<16)
 	v.intRange("ike.max_psk_trials", c.IKE.MaxPSKTrialsPerPeer, 1, 64)
 	v.oneOf("ike.sha256_truncated_96", c.IKE.SHA256Truncated96, "off", "auto", "on")
-	if len(c.IKE.PSKs) == 0 {
-		v.add("ike.psk", "at least one [[ike.psk]] is needed (certificate authentication is not available yet)")
+	if len(c.IKE.PSKs) == 0 && !c.Cert.Enabled() {
+		v.add("ike.psk", "machine authentication needs at least one [[ike.psk]] or a [cert] certificate")
 	}
+	v.certs(c)
 	names := map[string]bool{}
 	for i, p := range c.IKE.PSKs {
 		base := fmt.Sprintf("ike.psk[%d]", i)
@@ -467,6 +504,57 @@ func (v *validator) config(c *Config) {
 	if c.Control.Socket == "" {
 		v.add("control.socket", "must be set")
 	}
+}
+
+func (v *validator) certs(c *Config) {
+	cc := c.Cert
+	v.intRange("cert.strong_crl_check", cc.StrongCRLCheck, 0, 2)
+	v.duration("cert.crl_fetch_timeout", cc.CRLFetchTimeout, 100*time.Millisecond)
+	if !cc.Enabled() {
+		if cc.Key != "" || len(cc.CACerts) > 0 {
+			v.add("cert.certificate", "must be set when cert.key or cert.ca_certs are")
+		}
+		return
+	}
+	if _, err := LoadServerCert(c.Path(cc.Certificate), c.Path(cc.Key)); err != nil {
+		v.add("cert.certificate", "%v", err)
+	}
+	if len(cc.CACerts) == 0 {
+		v.add("cert.ca_certs", "must name at least one trusted CA when certificate authentication is on")
+	}
+	for i, f := range cc.CACerts {
+		if _, err := crl.LoadCertificates(c.Path(f)); err != nil {
+			v.add(fmt.Sprintf("cert.ca_certs[%d]", i), "%v", err)
+		}
+	}
+	for i, f := range cc.IntermediateCerts {
+		if _, err := crl.LoadCertificates(c.Path(f)); err != nil {
+			v.add(fmt.Sprintf("cert.intermediate_certs[%d]", i), "%v", err)
+		}
+	}
+	for i, f := range cc.CRLFiles {
+		if _, err := crl.ParseCRLFile(c.Path(f)); err != nil {
+			v.add(fmt.Sprintf("cert.crl_files[%d]", i), "%v", err)
+		}
+	}
+}
+
+// LoadServerCert reads the server's certificate chain (leaf first) and its
+// private key, and checks they belong together.
+func LoadServerCert(certFile, keyFile string) (*tls.Certificate, error) {
+	if keyFile == "" {
+		return nil, fmt.Errorf("cert.key must name the private key of %s", certFile)
+	}
+	kp, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, err
+	}
+	for _, der := range kp.Certificate {
+		if _, err := x509.ParseCertificate(der); err != nil {
+			return nil, fmt.Errorf("%s: %w", certFile, err)
+		}
+	}
+	return &kp, nil
 }
 
 // IPRange is an inclusive range of IPv4 addresses.

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"crypto/x509"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -39,6 +40,9 @@ type conn struct {
 
 	// Guarded by Daemon.connMu.
 	children map[esp.Handle]*ike.ChildSA
+	// peerCert is the client's certificate when it authenticated IPsec
+	// with one (for binding the PPP user to it).
+	peerCert *x509.Certificate
 	closing  bool
 }
 

@@ -217,6 +217,9 @@ func (d *Daemon) installChild(ch *ike.ChildSA) error {
 		d.conns[key] = c
 	}
 	c.children[h] = ch
+	if pc := d.peerCerts[p1key(ch.ICookie, ch.RCookie)]; pc != nil {
+		c.peerCert = pc
+	}
 	c.cur.Store(uint64(h))
 	d.connMu.Unlock()
 	d.handles.set(h, c)

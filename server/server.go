@@ -5,6 +5,8 @@ package server
 
 import (
 	"context"
+	"crypto"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/l2tpsecd/l2tpsecd/auth"
+	"github.com/l2tpsecd/l2tpsecd/crl"
 	"github.com/l2tpsecd/l2tpsecd/esp"
 	"github.com/l2tpsecd/l2tpsecd/ike"
 	"github.com/l2tpsecd/l2tpsecd/internal/clock"
@@ -54,6 +57,7 @@ type Daemon struct {
 
 	// The layers, built by Run.
 	pool    *ippool.Manager
+	checker *crl.Checker
 	users   *auth.Users
 	tun     *tundev.Device
 	dp      esp.Datapath
@@ -64,12 +68,13 @@ type Daemon struct {
 	gateway netip.Addr
 	mss     uint16
 
-	handles     handleTable            // ESP handle -> conn, read per packet
-	routes      tundev.Table[*session] // client address -> session, read per packet
-	tunBufs     sync.Pool              // *tunBuf
-	connMu      sync.Mutex             // guards conns, sessions and conn.children
-	conns       map[connKey]*conn      //
-	sessions    map[string]*session    //
+	handles     handleTable                    // ESP handle -> conn, read per packet
+	routes      tundev.Table[*session]         // client address -> session, read per packet
+	tunBufs     sync.Pool                      // *tunBuf
+	connMu      sync.Mutex                     // guards conns, sessions and conn.children
+	conns       map[connKey]*conn              //
+	sessions    map[string]*session            //
+	peerCerts   map[[16]byte]*x509.Certificate // phase-1 cookies -> the client's verified certificate
 	nextSession atomic.Uint64
 
 	tracePPP atomic.Bool
@@ -93,7 +98,7 @@ func New(cfg *Config, opts Options) (*Daemon, error) {
 		opts.Clock = clock.Real{}
 	}
 	d := &Daemon{log: opts.Logger, reg: opts.Registry, clk: opts.Clock, cfg: cfg, version: opts.Version, started: time.Now(),
-		conns: map[connKey]*conn{}, sessions: map[string]*session{}}
+		conns: map[connKey]*conn{}, sessions: map[string]*session{}, peerCerts: map[[16]byte]*x509.Certificate{}}
 	d.tunBufs.New = func() any { return new(tunBuf) }
 	d.metrics = NewMetrics(d.reg)
 	d.metrics.Info.WithLabelValues(opts.Version).Set(1)
@@ -216,7 +221,15 @@ func (d *Daemon) start() error {
 		lns.SetTrace(d.log.With("trace", "l2tp"))
 	}
 
-	d.engine = ike.NewEngine(d.ikeConfig(cfg), d, d, d.clk, d.log.With("layer", "ike"), ike.NewMetrics(d.reg))
+	ic := d.ikeConfig(cfg)
+	if cfg.Cert.Enabled() {
+		certs, err := d.certConfig(cfg)
+		if err != nil {
+			return err
+		}
+		ic.Certs = certs
+	}
+	d.engine = ike.NewEngine(ic, d, d, d.clk, d.log.With("layer", "ike"), ike.NewMetrics(d.reg))
 	d.engine.SetTrace(cfg.Log.TraceIKE)
 
 	var listen []netip.AddrPort
@@ -289,6 +302,78 @@ func (d *Daemon) poolConfig(cfg *Config) ippool.Config {
 	return pc
 }
 
+// certConfig loads the server's certificate and builds the chain and
+// revocation checker (package crl) that verifies the clients'.
+func (d *Daemon) certConfig(cfg *Config) (*ike.CertConfig, error) {
+	cc := cfg.Cert
+	kp, err := LoadServerCert(cfg.Path(cc.Certificate), cfg.Path(cc.Key))
+	if err != nil {
+		return nil, err
+	}
+	var chain []*x509.Certificate
+	for _, der := range kp.Certificate {
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return nil, err
+		}
+		chain = append(chain, c)
+	}
+	signer, ok := kp.PrivateKey.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("cert.key: the private key cannot sign")
+	}
+	var roots, inter []*x509.Certificate
+	for _, f := range cc.CACerts {
+		cs, err := crl.LoadCertificates(cfg.Path(f))
+		if err != nil {
+			return nil, err
+		}
+		roots = append(roots, cs...)
+	}
+	for _, f := range cc.IntermediateCerts {
+		cs, err := crl.LoadCertificates(cfg.Path(f))
+		if err != nil {
+			return nil, err
+		}
+		inter = append(inter, cs...)
+	}
+	var crlFiles []string
+	for _, f := range cc.CRLFiles {
+		crlFiles = append(crlFiles, cfg.Path(f))
+	}
+	checker, err := crl.New(crl.Config{
+		Mode: crl.Mode(cc.StrongCRLCheck), Roots: roots, Intermediates: inter, CRLFiles: crlFiles,
+		StateDir: cfg.StateDir, FetchTimeout: cc.CRLFetchTimeout.Duration, Clock: d.clk,
+		Logger: d.log.With("layer", "crl"), Registerer: d.reg, OnResult: d.certChecked,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("certificate checker: %w", err)
+	}
+	d.checker = checker
+	return &ike.CertConfig{Chain: chain, Key: signer, Verifier: checker, CASubjects: checker.CASubjects()}, nil
+}
+
+// certChecked audits every certificate verification with its precise
+// reason and the revocation mode that applied.
+func (d *Daemon) certChecked(r *crl.Result) {
+	ev := AuditEvent{Event: "certificate_accepted", Reason: r.Reason.String(), Detail: r.Detail,
+		Fields: map[string]any{"strong_crl_check": int(r.Mode), "outcome": r.Outcome.String()}}
+	if r.Outcome != crl.Accept {
+		ev.Event = "certificate_refused"
+	}
+	if r.Leaf != nil {
+		ev.ID = r.Leaf.Subject.String()
+		ev.Fields["serial"] = r.Leaf.SerialNumber.Text(16)
+		ev.Fields["issuer"] = r.Leaf.Issuer.String()
+	}
+	if rv := r.Revocation; rv != nil {
+		ev.Fields["revoked_at"] = rv.Time
+		ev.Fields["revocation_reason"] = rv.ReasonCode.String()
+		ev.Fields["crl"] = rv.CRL
+	}
+	d.audit.Log(ev)
+}
+
 func (d *Daemon) ikeConfig(cfg *Config) ike.Config {
 	level, _ := ike.ParseLevel(cfg.IKE.Policy)
 	ic := ike.Config{
@@ -357,6 +442,9 @@ func (d *Daemon) closeLayers() {
 	}
 	if d.pool != nil {
 		d.pool.Close()
+	}
+	if d.checker != nil {
+		d.checker.Close()
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/l2tpsecd/l2tpsecd/auth"
+	"github.com/l2tpsecd/l2tpsecd/crl"
 	"github.com/l2tpsecd/l2tpsecd/internal/tundev"
 	"github.com/l2tpsecd/l2tpsecd/ippool"
 	"github.com/l2tpsecd/l2tpsecd/l2tp"
@@ -221,6 +222,9 @@ func (a authenticator) Authenticate(req *ppp.AuthRequest, done func(ppp.AuthResu
 	}
 	a.s.d.authn().Authenticate(ctx, areq, func(r auth.Result) {
 		cancel()
+		if r.Accepted {
+			r = a.s.bindToCertificate(req.User, r)
+		}
 		res := ppp.AuthResult{
 			Accept: r.Accepted, Reason: r.Reason.String(), AuthenticatorResponse: r.AuthenticatorResponse,
 			Pool: r.Pool, Address: r.StaticAddr, SessionTimeout: r.SessionTimeout, IdleTimeout: r.IdleTimeout,
@@ -270,4 +274,26 @@ const maxPacket = 65535
 type tunBuf struct {
 	data [tundev.MinOffset + maxPacket]byte
 	bufs [1][]byte
+}
+
+// bindToCertificate enforces cert.require_user_match: a user accepted by the
+// back end is refused unless the name names the holder of the certificate
+// the client authenticated IPsec with.
+func (s *session) bindToCertificate(user string, r auth.Result) auth.Result {
+	if !s.d.currentConfig().Cert.RequireUserMatch {
+		return r
+	}
+	s.d.connMu.Lock()
+	cert := s.c.peerCert
+	s.d.connMu.Unlock()
+	if cert == nil {
+		// Authenticated with a pre-shared key: nothing to bind to.
+		return r
+	}
+	ids, err := crl.CertIdentities(cert)
+	if err == nil && ids.MatchUser(user) {
+		return r
+	}
+	return auth.Result{Reason: auth.ReasonRejected, User: user,
+		Detail: fmt.Sprintf("certificate_user_mismatch: user %q does not name the holder of the IPsec certificate %q", user, cert.Subject.String())}
 }
