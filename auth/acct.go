@@ -1,0 +1,385 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"layeh.com/radius"
+	"layeh.com/radius/rfc2865"
+	"layeh.com/radius/rfc2866"
+	"layeh.com/radius/rfc2869"
+
+	"github.com/l2tpsecd/l2tpsecd/internal/clock"
+)
+
+// AcctConfig configures RADIUS accounting beyond the servers.
+type AcctConfig struct {
+	// StateDir holds the on-disk queue (acct.queue.*); required.
+	StateDir string
+	// MaxQueueBytes bounds the on-disk queue (default 64 MiB). When it is
+	// full the oldest Interim-Updates are dropped first; then new Starts
+	// and Interim-Updates are refused; Stops are always kept.
+	MaxQueueBytes int64
+	// RetryInterval is how long to wait after every server failed before
+	// trying again (default 10 s). Dead servers come back after
+	// RadiusConfig.DeadTime.
+	RetryInterval time.Duration
+}
+
+// RadiusAcct is the RADIUS accounting back end (RFC 2866, RFC 2869). It
+// implements Accounter: Account returns at once and one sender goroutine
+// delivers the records in order. While a server answers, records wait in
+// memory only for the time of their exchange; as soon as every server fails,
+// the waiting records and every later one go to the on-disk queue (fsynced,
+// in order) until it has been emptied again, so a record accepted while
+// the servers are down survives a crash and a restart (the queue is loaded
+// again by NewRadiusAcct). Close spills what is still in memory to disk.
+type RadiusAcct struct {
+	c    *client
+	acfg AcctConfig
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wake   chan struct{}
+	done   chan struct{}
+
+	mu      sync.Mutex // guards the fields below
+	mem     []AcctRecord
+	disk    *diskQueue
+	blocked bool // every server failed; wait for the retry timer
+	retry   clock.Timer
+	closed  bool
+}
+
+// NewRadiusAcct loads the on-disk queue from acfg.StateDir and starts the
+// sender, which delivers queued records first.
+func NewRadiusAcct(cfg RadiusConfig, acfg AcctConfig) (*RadiusAcct, error) {
+	c, err := newClient("acct", cfg)
+	if err != nil {
+		return nil, err
+	}
+	if acfg.StateDir == "" {
+		return nil, fmt.Errorf("%w: accounting needs a state directory", ErrBadConfig)
+	}
+	if acfg.MaxQueueBytes <= 0 {
+		acfg.MaxQueueBytes = 64 << 20
+	}
+	if acfg.RetryInterval <= 0 {
+		acfg.RetryInterval = 10 * time.Second
+	}
+	q, err := openDiskQueue(acfg.StateDir, acfg.MaxQueueBytes)
+	if err != nil {
+		return nil, err
+	}
+	a := &RadiusAcct{c: c, acfg: acfg, disk: q, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	a.ctx, a.cancel = context.WithCancel(context.Background())
+	c.cfg.Metrics.QueueLen.Set(float64(q.len()))
+	if q.len() > 0 {
+		c.cfg.Log.Info("accounting records queued on disk", "records", q.len())
+	}
+	go a.run()
+	return a, nil
+}
+
+// Account implements Accounter.
+func (a *RadiusAcct) Account(rec AcctRecord) {
+	if rec.Time.IsZero() {
+		rec.Time = a.c.cfg.Clock.Now()
+	}
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		a.c.cfg.Log.Error("accounting record after Close", "session", rec.Session.SessionID, "status", rec.Status)
+		return
+	}
+	a.mem = append(a.mem, rec)
+	a.mu.Unlock()
+	a.signal()
+}
+
+// Queued returns the number of records waiting on disk and in memory.
+func (a *RadiusAcct) Queued() (disk, mem int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.disk.len(), len(a.mem)
+}
+
+// Close stops the sender, writes the records not yet delivered to the disk
+// queue and closes it. An exchange in progress is abandoned (its record is
+// kept, so it may reach the server twice).
+func (a *RadiusAcct) Close() error {
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		return nil
+	}
+	a.closed = true
+	if a.retry != nil {
+		a.retry.Stop()
+	}
+	a.mu.Unlock()
+	a.cancel()
+	a.signal()
+	<-a.done
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	err := a.spillLocked()
+	return errors.Join(err, a.disk.close())
+}
+
+func (a *RadiusAcct) signal() {
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
+}
+
+// spillLocked moves the records in memory to the end of the disk queue.
+func (a *RadiusAcct) spillLocked() error {
+	var err error
+	i := 0
+	for ; i < len(a.mem); i++ {
+		rec := a.mem[i]
+		var dropped []AcctRecord
+		dropped, err = a.disk.push(rec)
+		for _, d := range dropped {
+			a.c.cfg.Metrics.QueueDrops.WithLabelValues(d.Status.String()).Inc()
+			a.c.cfg.Log.Warn("accounting queue full: oldest interim update dropped", "session", d.Session.SessionID)
+		}
+		if errors.Is(err, ErrQueueFull) {
+			a.c.cfg.Metrics.QueueDrops.WithLabelValues(rec.Status.String()).Inc()
+			a.c.cfg.Log.Error("accounting queue full: record dropped", "session", rec.Session.SessionID, "status", rec.Status)
+			err = nil
+			continue
+		}
+		if err != nil {
+			// The disk failed: keep the rest in memory rather than lose it.
+			a.c.cfg.Log.Error("accounting queue write", "err", err)
+			break
+		}
+	}
+	n := copy(a.mem, a.mem[i:])
+	clear(a.mem[n:])
+	a.mem = a.mem[:n]
+	a.c.cfg.Metrics.QueueLen.Set(float64(a.disk.len()))
+	return err
+}
+
+// next returns the record to send: the oldest on disk, else the oldest in
+// memory. While the disk queue is not empty, new records join it first so
+// that order is kept.
+func (a *RadiusAcct) next() (rec AcctRecord, fromDisk, ok bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed || a.blocked {
+		if a.blocked && len(a.mem) > 0 {
+			a.spillLocked()
+		}
+		return AcctRecord{}, false, false
+	}
+	if a.disk.len() > 0 {
+		if len(a.mem) > 0 {
+			a.spillLocked()
+		}
+		rec, _ := a.disk.front()
+		return rec, true, true
+	}
+	if len(a.mem) > 0 {
+		return a.mem[0], false, true
+	}
+	return AcctRecord{}, false, false
+}
+
+func (a *RadiusAcct) run() {
+	defer close(a.done)
+	for {
+		rec, fromDisk, ok := a.next()
+		if !ok {
+			select {
+			case <-a.wake:
+				continue
+			case <-a.ctx.Done():
+				return
+			}
+		}
+		err := a.sendRecord(a.ctx, rec)
+		a.mu.Lock()
+		if err == nil {
+			if fromDisk {
+				if perr := a.disk.pop(); perr != nil {
+					a.c.cfg.Log.Error("accounting queue", "err", perr)
+				}
+				a.c.cfg.Metrics.QueueLen.Set(float64(a.disk.len()))
+			} else {
+				a.mem[0] = AcctRecord{}
+				a.mem = a.mem[1:]
+			}
+			a.mu.Unlock()
+			continue
+		}
+		if a.closed {
+			a.mu.Unlock()
+			return
+		}
+		a.c.cfg.Log.Warn("accounting: no server took the record; queuing on disk", "session", rec.Session.SessionID, "status", rec.Status, "err", err)
+		if !fromDisk {
+			a.spillLocked()
+		}
+		a.blocked = true
+		a.retry = a.c.cfg.Clock.AfterFunc(a.acfg.RetryInterval, func() {
+			a.mu.Lock()
+			a.blocked = false
+			a.mu.Unlock()
+			a.signal()
+		})
+		a.mu.Unlock()
+	}
+}
+
+// sendRecord sends one Accounting-Request and waits for the response.
+func (a *RadiusAcct) sendRecord(ctx context.Context, rec AcctRecord) error {
+	reply, _, err := a.c.send(ctx, func(secret []byte) (*radius.Packet, error) {
+		return buildAcct(rec, secret, &a.c.cfg, a.c.cfg.Clock.Now())
+	})
+	if err != nil {
+		return err
+	}
+	if reply.Code != radius.CodeAccountingResponse {
+		return fmt.Errorf("%w: %v to an Accounting-Request", ErrBadReply, reply.Code)
+	}
+	return nil
+}
+
+// buildAcct builds the Accounting-Request for rec as sent at now (RFC 2866
+// section 5, RFC 2869 5.1-5.3 for Gigawords and Event-Timestamp).
+func buildAcct(rec AcctRecord, secret []byte, cfg *RadiusConfig, now time.Time) (*radius.Packet, error) {
+	p := radius.New(radius.CodeAccountingRequest, secret)
+	if err := rfc2866.AcctStatusType_Add(p, rfc2866.AcctStatusType(rec.Status)); err != nil {
+		return nil, err
+	}
+	if err := rfc2866.AcctSessionID_AddString(p, rec.Session.SessionID); err != nil {
+		return nil, err
+	}
+	if rec.User != "" {
+		if err := rfc2865.UserName_AddString(p, rec.User); err != nil {
+			return nil, err
+		}
+	}
+	if err := addNAS(p, cfg); err != nil {
+		return nil, err
+	}
+	rfc2865.NASPortType_Add(p, rfc2865.NASPortType_Value_Virtual)
+	rfc2865.NASPort_Add(p, rfc2865.NASPort(rec.Session.NASPort))
+	rfc2865.ServiceType_Add(p, rfc2865.ServiceType_Value_FramedUser)
+	rfc2865.FramedProtocol_Add(p, rfc2865.FramedProtocol_Value_PPP)
+	rfc2866.AcctAuthentic_Add(p, rfc2866.AcctAuthentic_Value_RADIUS)
+	if rec.Session.CallingStation.IsValid() {
+		rfc2865.CallingStationID_AddString(p, rec.Session.CallingStation.Addr().Unmap().String())
+	}
+	if rec.FramedAddr.IsValid() && rec.FramedAddr.Is4() {
+		rfc2865.FramedIPAddress_Add(p, net.IP(rec.FramedAddr.AsSlice()))
+	}
+	for _, c := range rec.Class {
+		if err := rfc2865.Class_Add(p, c); err != nil {
+			return nil, err
+		}
+	}
+	if !rec.Time.IsZero() {
+		rfc2869.EventTimestamp_Add(p, rec.Time)
+		if d := now.Sub(rec.Time); d >= time.Second {
+			rfc2866.AcctDelayTime_Add(p, rfc2866.AcctDelayTime(d/time.Second))
+		}
+	}
+	if rec.Status != AcctStart {
+		rfc2866.AcctSessionTime_Add(p, rfc2866.AcctSessionTime(rec.SessionTime/time.Second))
+		rfc2866.AcctInputOctets_Add(p, rfc2866.AcctInputOctets(uint32(rec.InOctets)))
+		rfc2866.AcctOutputOctets_Add(p, rfc2866.AcctOutputOctets(uint32(rec.OutOctets)))
+		rfc2869.AcctInputGigawords_Add(p, rfc2869.AcctInputGigawords(uint32(rec.InOctets>>32)))
+		rfc2869.AcctOutputGigawords_Add(p, rfc2869.AcctOutputGigawords(uint32(rec.OutOctets>>32)))
+		rfc2866.AcctInputPackets_Add(p, rfc2866.AcctInputPackets(uint32(min(rec.InPackets, 1<<32-1))))
+		rfc2866.AcctOutputPackets_Add(p, rfc2866.AcctOutputPackets(uint32(min(rec.OutPackets, 1<<32-1))))
+	}
+	if rec.Status == AcctStop && rec.Cause != 0 {
+		rfc2866.AcctTerminateCause_Add(p, rfc2866.AcctTerminateCause(rec.Cause))
+	}
+	return p, nil
+}
+
+// Counters are a session's traffic counters, read by StartInterims.
+type Counters struct {
+	InOctets, OutOctets   uint64
+	InPackets, OutPackets uint64
+}
+
+// Interims sends a session's Interim-Updates on a clock.
+type Interims struct {
+	mu      sync.Mutex
+	t       clock.Timer
+	stopped bool
+}
+
+// InterimInterval picks the interval of Interim-Updates: the server's
+// Acct-Interim-Interval when it sent one, else the configured one. Values
+// under a minute are raised to a minute, as RFC 2869 section 5.16 asks.
+func InterimInterval(configured, fromServer time.Duration) time.Duration {
+	d := configured
+	if fromServer > 0 {
+		d = fromServer
+	}
+	if d > 0 && d < time.Minute {
+		d = time.Minute
+	}
+	return d
+}
+
+// StartInterims sends an Interim-Update for the session of start (its
+// Start record: session, user, Class, address, and Time, the session's
+// start) every interval, with the counters read from read, until Stop.
+// It returns nil when interval is not positive (no interim updates).
+func StartInterims(clk clock.Clock, acct Accounter, interval time.Duration, start AcctRecord, read func() Counters) *Interims {
+	if interval <= 0 {
+		return nil
+	}
+	it := &Interims{}
+	var tick func()
+	tick = func() {
+		it.mu.Lock()
+		if it.stopped {
+			it.mu.Unlock()
+			return
+		}
+		it.t = clk.AfterFunc(interval, tick)
+		it.mu.Unlock()
+		now := clk.Now()
+		c := read()
+		rec := start
+		rec.Status = AcctInterim
+		rec.Time = now
+		rec.SessionTime = now.Sub(start.Time)
+		rec.InOctets, rec.OutOctets = c.InOctets, c.OutOctets
+		rec.InPackets, rec.OutPackets = c.InPackets, c.OutPackets
+		rec.Cause = 0
+		acct.Account(rec)
+	}
+	it.mu.Lock()
+	it.t = clk.AfterFunc(interval, tick)
+	it.mu.Unlock()
+	return it
+}
+
+// Stop ends the updates; safe on a nil Interims and more than once.
+func (it *Interims) Stop() {
+	if it == nil {
+		return
+	}
+	it.mu.Lock()
+	defer it.mu.Unlock()
+	it.stopped = true
+	if it.t != nil {
+		it.t.Stop()
+	}
+}
