@@ -148,7 +148,10 @@ type Phase1Info struct {
 	NATLocal, NATRemote bool
 	NATT                isakmp.VendorID // NAT-T variant in use, VendorUnknown if none
 	DPD                 bool
-	Established         time.Time
+	// Started is when the negotiation began (message 1); Established
+	// when it completed.
+	Started     time.Time
+	Established time.Time
 	// PeerCert is the peer's verified certificate with signature
 	// authentication (for binding the PPP user to it).
 	PeerCert *x509.Certificate

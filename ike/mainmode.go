@@ -599,6 +599,11 @@ func idBody(id *isakmp.ID) ([]byte, error) {
 func (e *Engine) establishLocked(sa *ikeSA) {
 	sa.setState(p1Established)
 	e.releaseHalfOpenLocked(sa)
+	// Until now created was the first message's arrival.
+	sa.started = sa.created
+	if e.metrics != nil && !sa.created.IsZero() {
+		e.metrics.Phase1Seconds.Observe(e.clock.Now().Sub(sa.created).Seconds())
+	}
 	sa.created = e.clock.Now()
 	sa.lastSeen = sa.created
 	sa.gxy, sa.dh = nil, nil

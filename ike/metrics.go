@@ -16,6 +16,8 @@ type Metrics struct {
 	Retransmits prometheus.Counter
 	IKESAs      prometheus.Gauge
 	ChildSAs    prometheus.Gauge
+	// Phase1Seconds is the time from message 1 to an established IKE SA.
+	Phase1Seconds prometheus.Histogram
 }
 
 // NewMetrics creates the engine metrics and registers them with reg (when
@@ -36,9 +38,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "ike_sas", Help: "IKE SAs (half-open and established)."}),
 		ChildSAs: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "l2tpsecd", Subsystem: "ike",
 			Name: "child_sas", Help: "Established Quick Mode SA pairs."}),
+		Phase1Seconds: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "l2tpsecd", Subsystem: "ike",
+			Name: "phase1_duration_seconds", Help: "Time from Main Mode message 1 to an established IKE SA.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Phase1, m.Phase2, m.Dropped, m.DH, m.Retransmits, m.IKESAs, m.ChildSAs)
+		reg.MustRegister(m.Phase1, m.Phase2, m.Dropped, m.DH, m.Retransmits, m.IKESAs, m.ChildSAs, m.Phase1Seconds)
 	}
 	return m
 }

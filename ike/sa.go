@@ -50,6 +50,7 @@ type ikeSA struct {
 	local     netip.AddrPort
 	remote    netip.AddrPort
 	created   time.Time
+	started   time.Time // message 1 (set when established; created then becomes the establishment time)
 	policy    Policy
 
 	// Main Mode material.
@@ -111,6 +112,7 @@ func (sa *ikeSA) info() Phase1Info {
 		i.PeerID = idString(sa.peerID)
 	}
 	i.PeerCert = sa.peerCert
+	i.Started = sa.started
 	if sa.state == p1Established {
 		i.Established = sa.created
 	}

@@ -116,8 +116,15 @@ func (a *Audit) loop() {
 	defer close(a.done)
 	w := bufio.NewWriter(a.out)
 	enc := json.NewEncoder(w)
+	// A file renamed away by logrotate (without a SIGUSR1) is noticed here.
+	tick := time.NewTicker(2 * time.Second)
+	defer tick.Stop()
 	for {
 		select {
+		case <-tick.C:
+			if a.movedAway() {
+				a.Reopen()
+			}
 		case e, ok := <-a.queue:
 			if !ok {
 				w.Flush()
@@ -150,4 +157,19 @@ func (a *Audit) loop() {
 			}
 		}
 	}
+}
+
+// movedAway reports whether the audit file's path no longer names the file
+// being written (renamed or removed by log rotation).
+func (a *Audit) movedAway() bool {
+	f, ok := a.out.(*os.File)
+	if !ok {
+		return false
+	}
+	cur, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	onDisk, err := os.Stat(a.path)
+	return err != nil || !os.SameFile(cur, onDisk)
 }

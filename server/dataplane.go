@@ -209,16 +209,20 @@ func (d *Daemon) installChild(ch *ike.ChildSA) error {
 	key := connKey{remote: ch.Remote, l2tpPort: ch.ClientL2TPPort, clientID: ch.ClientID}
 	d.connMu.Lock()
 	c := d.conns[key]
+	meta := d.phase1[p1key(ch.ICookie, ch.RCookie)]
 	if c == nil || c.closing {
 		c = &conn{key: key, serverPort: ch.ServerL2TPPort, created: d.clk.Now(), children: map[esp.Handle]*ike.ChildSA{}}
+		if !meta.started.IsZero() {
+			c.created = meta.started
+		}
 		if c.serverPort == 0 {
 			c.serverPort = 1701
 		}
 		d.conns[key] = c
 	}
 	c.children[h] = ch
-	if pc := d.peerCerts[p1key(ch.ICookie, ch.RCookie)]; pc != nil {
-		c.peerCert = pc
+	if meta.cert != nil {
+		c.peerCert = meta.cert
 	}
 	c.cur.Store(uint64(h))
 	d.connMu.Unlock()

@@ -1,10 +1,12 @@
 package server
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
+	"time"
 
 	"golang.org/x/net/ipv4"
 
@@ -93,11 +95,9 @@ func (d *Daemon) Send(pkt []byte, local, remote netip.AddrPort) error {
 // ike.Events: every outcome reaches the audit log.
 
 func (d *Daemon) Phase1Established(sa ike.Phase1Info) {
-	if sa.PeerCert != nil {
-		d.connMu.Lock()
-		d.peerCerts[p1key(sa.ICookie, sa.RCookie)] = sa.PeerCert
-		d.connMu.Unlock()
-	}
+	d.connMu.Lock()
+	d.phase1[p1key(sa.ICookie, sa.RCookie)] = phase1Meta{cert: sa.PeerCert, started: sa.Started}
+	d.connMu.Unlock()
 	d.audit.Log(AuditEvent{Event: "phase1_established", Peer: sa.Remote.String(), Cookies: cookies(sa), ID: sa.PeerID,
 		Fields: map[string]any{"suite": sa.Suite.String(), "psk": d.pskName(sa.KeyIndex), "nat_peer": sa.NATRemote,
 			"nat_local": sa.NATLocal, "natt": sa.NATT.String(), "dpd": sa.DPD, "lifetime_seconds": int64(sa.Lifetime.Seconds())}})
@@ -149,7 +149,7 @@ func (d *Daemon) ChildSADeleted(ch *ike.ChildSA, r ike.Reason) {
 
 func (d *Daemon) IKESADeleted(sa ike.Phase1Info, r ike.Reason) {
 	d.connMu.Lock()
-	delete(d.peerCerts, p1key(sa.ICookie, sa.RCookie))
+	delete(d.phase1, p1key(sa.ICookie, sa.RCookie))
 	d.connMu.Unlock()
 	d.audit.Log(AuditEvent{Event: "phase1_deleted", Peer: sa.Remote.String(), Cookies: cookies(sa), Reason: r.String()})
 }
@@ -183,4 +183,11 @@ func p1key(i, r [8]byte) [16]byte {
 	copy(k[:8], i[:])
 	copy(k[8:], r[:])
 	return k
+}
+
+// phase1Meta is what the daemon remembers of an established IKE SA until
+// its child SAs are installed.
+type phase1Meta struct {
+	cert    *x509.Certificate
+	started time.Time
 }

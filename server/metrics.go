@@ -61,7 +61,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "l2tpsecd_dpd_timeouts_total", Help: "Peers declared dead by dead peer detection.",
 		}),
 		SetupSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "l2tpsecd_session_setup_seconds", Help: "Time from the ESP SAs to IPCP up.",
+			Name: "l2tpsecd_session_setup_seconds", Help: "Time from the first IKE message to IPCP up.",
 			Buckets: []float64{.05, .1, .25, .5, 1, 2, 5, 10, 30},
 		}),
 		Workers: prometheus.NewGauge(prometheus.GaugeOpts{

@@ -68,13 +68,13 @@ type Daemon struct {
 	gateway netip.Addr
 	mss     uint16
 
-	handles     handleTable                    // ESP handle -> conn, read per packet
-	routes      tundev.Table[*session]         // client address -> session, read per packet
-	tunBufs     sync.Pool                      // *tunBuf
-	connMu      sync.Mutex                     // guards conns, sessions and conn.children
-	conns       map[connKey]*conn              //
-	sessions    map[string]*session            //
-	peerCerts   map[[16]byte]*x509.Certificate // phase-1 cookies -> the client's verified certificate
+	handles     handleTable             // ESP handle -> conn, read per packet
+	routes      tundev.Table[*session]  // client address -> session, read per packet
+	tunBufs     sync.Pool               // *tunBuf
+	connMu      sync.Mutex              // guards conns, sessions and conn.children
+	conns       map[connKey]*conn       //
+	sessions    map[string]*session     //
+	phase1      map[[16]byte]phase1Meta // by phase-1 cookies
 	nextSession atomic.Uint64
 
 	tracePPP atomic.Bool
@@ -98,7 +98,7 @@ func New(cfg *Config, opts Options) (*Daemon, error) {
 		opts.Clock = clock.Real{}
 	}
 	d := &Daemon{log: opts.Logger, reg: opts.Registry, clk: opts.Clock, cfg: cfg, version: opts.Version, started: time.Now(),
-		conns: map[connKey]*conn{}, sessions: map[string]*session{}, peerCerts: map[[16]byte]*x509.Certificate{}}
+		conns: map[connKey]*conn{}, sessions: map[string]*session{}, phase1: map[[16]byte]phase1Meta{}}
 	d.tunBufs.New = func() any { return new(tunBuf) }
 	d.metrics = NewMetrics(d.reg)
 	d.metrics.Info.WithLabelValues(opts.Version).Set(1)

@@ -97,9 +97,10 @@ func connectScenario(t *testing.T, stack lab.Stack, method lab.PPPAuth, nat, ipe
 	// Directly, ESP travels as IP protocol 50; through the NAT, all of it
 	// is on UDP/4500 (RFC 3948).
 	m := d.metrics(t)
-	natt := metricValue(m, `l2tpsecd_esp_packets_total{direction="in"}`)
-	if natt <= 0 {
-		t.Fatalf("no ESP packets counted:\n%s", m)
+	raw := metricValue(m, `l2tpsecd_esp_packets_total{direction="in",encap="raw"}`)
+	udp := metricValue(m, `l2tpsecd_esp_packets_total{direction="in",encap="udp"}`)
+	if nat && (raw != 0 || udp <= 0) || !nat && (udp != 0 || raw <= 0) {
+		t.Errorf("ESP packets in: raw %v, udp %v; NAT=%v wants all of them %s", raw, udp, nat, map[bool]string{false: "raw", true: "on UDP/4500"}[nat])
 	}
 	p2 := d.waitAudit(t, time.Second, `"event":"phase2_established"`)
 	wantEncap := map[bool]string{false: `"encap":"none"`, true: `"encap":"udp"`}[nat]

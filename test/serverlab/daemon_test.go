@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/l2tpsecd/l2tpsecd/auth"
 	"github.com/l2tpsecd/l2tpsecd/internal/testutil"
 	"github.com/l2tpsecd/l2tpsecd/server/control"
 	"github.com/l2tpsecd/l2tpsecd/test/lab"
@@ -77,6 +78,7 @@ type daemon struct {
 	proc                        *os.Process
 	cmd                         *exec.Cmd
 	lab                         *lab.Lab
+	secrets                     []string // every PSK and password the daemon was given
 }
 
 func startDaemon(t *testing.T, l *lab.Lab, dc daemonConfig) *daemon {
@@ -90,6 +92,7 @@ func startDaemon(t *testing.T, l *lab.Lab, dc daemonConfig) *daemon {
 		socket: filepath.Join(dir, "run", "control.sock"), lab: l}
 	d.writeConfig(t, dc)
 	l.AddLogFile("l2tpsecd audit log", d.audit)
+	t.Cleanup(func() { d.checkNoSecretsLogged(t) })
 	ctx := context.Background()
 	cmd := l.Server.Command(ctx, bin, "-config", d.cfgPath)
 	proc, err := l.Start("l2tpsecd", cmd)
@@ -137,8 +140,12 @@ func (d *daemon) writeConfig(t *testing.T, dc daemonConfig) {
 	if err := os.WriteFile(d.cfgPath, []byte(b.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	d.secrets = append(d.secrets, dc.PSKs...)
 	var u strings.Builder
 	for _, x := range dc.Users {
+		if x.Password != "" {
+			d.secrets = append(d.secrets, x.Password, auth.NTHashHex(x.Password))
+		}
 		fmt.Fprintf(&u, "[users.%q]\n", x.Name)
 		if x.Password != "" {
 			fmt.Fprintf(&u, "password = %q\n", x.Password)
@@ -161,6 +168,25 @@ func quoteList(ss []string) string {
 		q[i] = fmt.Sprintf("%q", s)
 	}
 	return strings.Join(q, ", ")
+}
+
+// checkNoSecretsLogged fails the test if any PSK, password or NT hash the
+// daemon was given appears in anything it wrote: its log (with IKE and PPP
+// traces and debug level on in every lab scenario) and its audit log.
+func (d *daemon) checkNoSecretsLogged(t *testing.T) {
+	logs := map[string]string{"audit log": d.audit, "process log": filepath.Join(d.lab.Dir, "proc-l2tpsecd.log")}
+	for name, p := range logs {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		text := strings.ToLower(string(data))
+		for _, s := range d.secrets {
+			if s != "" && strings.Contains(text, strings.ToLower(s)) {
+				t.Errorf("the daemon's %s contains a secret it was configured with (%d characters)", name, len(s))
+			}
+		}
+	}
 }
 
 // auditLines returns the audit log's lines that contain every word given.
