@@ -2,6 +2,7 @@ package interop
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"strings"
 	"testing"
@@ -59,4 +60,35 @@ func TestLinuxReference(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("Linux reference, raw ESP: upload %.1f Mbit/s", mbps)
+}
+
+// TestAndroidSHA256BugAgainstLinux reproduces the old-Android ESP bug with
+// strongSwan's sha256_96 option: the SA is negotiated as HMAC-SHA2-256 but
+// the client sends 96-bit ICVs, so a standard server drops every ESP packet:
+// IPsec comes up, L2TP never does. (CLIENTS.md: a server that wants these
+// phones must detect the truncation.)
+func TestAndroidSHA256BugAgainstLinux(t *testing.T) {
+	l := lab.New(t)
+	srv := l.StartLinuxServer(t, lab.LinuxServerConfig{PSK: refPSK, User: refUser, Password: refPassword})
+	c := l.NewClient(t, lab.ClientConfig{Server: srv.Addr, PSK: refPSK, User: refUser, Password: refPassword,
+		IKE: "aes256-sha256-modp2048!", ESP: "aes128-sha256!", IPsecExtra: []string{"sha256_96=yes"},
+		Routes: []netip.Prefix{}})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	err := c.Connect(ctx)
+	if err == nil {
+		t.Fatalf("connected although the client truncates HMAC-SHA2-256 to 96 bits")
+	}
+	if !errors.Is(err, lab.ErrPPP) {
+		t.Fatalf("want IPsec up and L2TP/PPP failing, got: %v", err)
+	}
+	status, _ := c.Status(ctx)
+	if !strings.Contains(status, "HMAC_SHA2_256_128") {
+		t.Errorf("SA not negotiated as HMAC-SHA2-256:\n%s", status)
+	}
+	// The server's kernel counts the packets whose ICV did not verify.
+	stat, err := srv.Guest.Run(ctx, "grep XfrmInStateProtoError /proc/net/xfrm_stat")
+	if f := strings.Fields(stat); err != nil || len(f) != 2 || f[1] == "0" {
+		t.Errorf("server counted no ESP integrity failures: %q, %v", stat, err)
+	}
 }

@@ -19,9 +19,9 @@
 //	        |  tap on bridge                   |  tap on bridge
 //	   [inet] 203.0.113.1              [nat] 203.0.113.129, masquerade
 //	     |  198.51.100.254/24              |  198.51.100.2/24
-//	     +---------------- bridge ---------+
+//	     +---------------- bridge ---------+---- guest 198.51.100.3 (LinuxServer)
 //	                        |
-//	   [srv] 198.51.100.1/24  (the server under test runs here)
+//	   [srv] 198.51.100.1/24  (the server under test, or SoftEther)
 //	     |  10.99.0.1/24
 //	   [lan] 10.99.0.2/24: answers ping, runs iperf3 -s
 //
