@@ -365,3 +365,131 @@ func chapResp(id byte, password string, challenge []byte) []byte {
 	h := md5.Sum(append(append([]byte{id}, password...), challenge...))
 	return h[:]
 }
+
+func newTestAcct(t *testing.T, dir string, servers ...RadiusServer) *RadiusAcct {
+	t.Helper()
+	a, err := NewRadiusAcct(RadiusConfig{
+		Servers: servers, NASIdentifier: "l2tpsecd-test",
+		Timeout: 100 * time.Millisecond, Retries: 1, DeadAfter: 1, DeadTime: 200 * time.Millisecond,
+	}, AcctConfig{StateDir: dir, RetryInterval: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// waitFor polls cond: a wait for delivery, bounded so that a broken
+// sender fails instead of hanging; not a timed assertion.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// sessionRecords are a session's Start, Interim-Update and Stop.
+func sessionRecords(id string, start time.Time) []AcctRecord {
+	base := AcctRecord{
+		Session: SessionInfo{SessionID: id, CallingStation: netip.MustParseAddrPort("203.0.113.9:1701"), NASPort: 9},
+		User:    "carol", Class: [][]byte{[]byte("contract-42")}, FramedAddr: netip.MustParseAddr("10.77.0.9"),
+	}
+	s, i, e := base, base, base
+	s.Status, s.Time = AcctStart, start
+	i.Status, i.Time, i.SessionTime = AcctInterim, start.Add(time.Minute), time.Minute
+	i.InOctets, i.OutOctets, i.InPackets, i.OutPackets = 1000, 2000, 10, 20
+	e.Status, e.Time, e.SessionTime = AcctStop, start.Add(90*time.Second), 90*time.Second
+	e.InOctets, e.OutOctets, e.InPackets, e.OutPackets = 5<<32+1234, 3<<32+99, 4000000, 3000000
+	e.Cause = CauseLostCarrier
+	return []AcctRecord{s, i, e}
+}
+
+func checkDetail(t *testing.T, recs []map[string]string, id string) {
+	t.Helper()
+	var got []map[string]string
+	for _, r := range recs {
+		if r["Acct-Session-Id"] == id {
+			got = append(got, r)
+		}
+	}
+	if len(got) != 3 {
+		t.Fatalf("session %s: %d records in the detail file, want 3: %v", id, len(got), recs)
+	}
+	want := []map[string]string{
+		{"Acct-Status-Type": "Start", "User-Name": "carol", "Class": "0x636f6e74726163742d3432", "Framed-IP-Address": "10.77.0.9",
+			"Calling-Station-Id": "203.0.113.9", "NAS-Port-Type": "Virtual", "NAS-Identifier": "l2tpsecd-test"},
+		{"Acct-Status-Type": "Interim-Update", "Acct-Session-Time": "60", "Acct-Input-Octets": "1000", "Acct-Output-Octets": "2000",
+			"Acct-Input-Gigawords": "0", "Acct-Input-Packets": "10", "Acct-Output-Packets": "20"},
+		{"Acct-Status-Type": "Stop", "Acct-Session-Time": "90", "Acct-Input-Octets": "1234", "Acct-Input-Gigawords": "5",
+			"Acct-Output-Octets": "99", "Acct-Output-Gigawords": "3", "Acct-Terminate-Cause": "Lost-Carrier",
+			"Class": "0x636f6e74726163742d3432"},
+	}
+	for i, w := range want {
+		for k, v := range w {
+			if got[i][k] != v {
+				t.Errorf("record %d %s = %q, want %q", i, k, got[i][k], v)
+			}
+		}
+		if got[i]["Event-Timestamp"] == "" {
+			t.Errorf("record %d has no Event-Timestamp", i)
+		}
+	}
+}
+
+func TestFreeRADIUSAccounting(t *testing.T) {
+	fr := newFreeRADIUS(t, "s3cret-acct")
+	a := newTestAcct(t, t.TempDir(), fr.acctServer())
+	defer a.Close()
+	for _, r := range sessionRecords("acct-1", time.Now()) {
+		a.Account(r)
+	}
+	waitFor(t, "three records in the detail file", func() bool { return len(fr.detail()) >= 3 })
+	checkDetail(t, fr.detail(), "acct-1")
+}
+
+// Both servers down: the records go to disk; the accounter is re-created
+// (a daemon restart) and delivers them, in order, once a server is back.
+func TestFreeRADIUSAccountingQueue(t *testing.T) {
+	one := newFreeRADIUS(t, "s3cret-q")
+	two := newFreeRADIUS(t, "s3cret-q")
+	one.stop()
+	two.stop()
+	dir := t.TempDir()
+	a := newTestAcct(t, dir, one.acctServer(), two.acctServer())
+	start := time.Now().Add(-10 * time.Minute) // every record is in the past
+	for _, r := range sessionRecords("queued-1", start) {
+		a.Account(r)
+	}
+	waitFor(t, "records queued on disk", func() bool { d, m := a.Queued(); return d == 3 && m == 0 })
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	b := newTestAcct(t, dir, one.acctServer(), two.acctServer())
+	defer b.Close()
+	if d, _ := b.Queued(); d != 3 {
+		t.Fatalf("after restart %d records queued, want 3", d)
+	}
+	// A record of another session, accounted while still down, must come
+	// after the queued ones.
+	later := sessionRecords("queued-2", start)[0]
+	b.Account(later)
+	two.start()
+	waitFor(t, "queue drained", func() bool { d, m := b.Queued(); return d == 0 && m == 0 })
+	recs := two.detail()
+	checkDetail(t, recs, "queued-1")
+	if len(recs) != 4 || recs[3]["Acct-Session-Id"] != "queued-2" {
+		t.Fatalf("order: %v", recs)
+	}
+	for i, r := range recs {
+		if r["Acct-Delay-Time"] == "" || r["Acct-Delay-Time"] == "0" {
+			t.Errorf("record %d delivered late without Acct-Delay-Time: %v", i, r)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) > 2 {
+		t.Errorf("state directory holds leftovers: %v", entries)
+	}
+}
