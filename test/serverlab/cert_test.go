@@ -1,0 +1,623 @@
+package serverlab
+
+// The issue-5 acceptance in the real-client lab: strongSwan + xl2tpd + pppd
+// clients authenticate IPsec with X.509 certificates (RFC 2409 signature
+// authentication, RFC 4945 profile) against l2tpsecd, which checks their
+// chains and revocation (RFC 5280 CRLs fetched from a distribution point
+// that the test serves inside the lab's server namespace) in each
+// strong_crl_check mode, and audits every verdict with its reason.
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/l2tpsecd/l2tpsecd/crl/crltest"
+	"github.com/l2tpsecd/l2tpsecd/test/lab"
+)
+
+// crlPort is where the test's distribution point listens on the server's
+// public address; crlDownPort is a port where nothing listens.
+const (
+	crlPort     = "8080"
+	crlDownPort = "8081"
+)
+
+// certEnv is one lab with the test PKI written to files and its CRL
+// distribution point served from the server namespace, where the daemon
+// (and the clients, for the server's certificate) fetch CRLs.
+type certEnv struct {
+	l    *lab.Lab
+	pki  *crltest.Lab
+	dp   *crltest.DistributionPoint
+	dir  string // PEM files for the daemon and the clients
+	base string // http://198.51.100.1:8080
+	key  crltest.KeyType
+	now  time.Time
+}
+
+func newCertEnv(t *testing.T, key crltest.KeyType) *certEnv {
+	t.Helper()
+	l := lab.New(t)
+	_, srvNS, _, _ := l.Namespaces()
+	addr := l.Server.PublicAddr.String()
+	ln, err := l.ListenIn(srvNS, "tcp", net.JoinHostPort(addr, crlPort))
+	if err != nil {
+		t.Fatalf("CRL distribution point: %v", err)
+	}
+	e := &certEnv{l: l, dp: crltest.NewDistributionPoint(), dir: filepath.Join(l.Dir, "pki"),
+		base: "http://" + net.JoinHostPort(addr, crlPort), key: key, now: time.Now()}
+	hs := &http.Server{Handler: e.dp, ReadHeaderTimeout: 10 * time.Second}
+	go hs.Serve(ln)
+	t.Cleanup(func() { hs.Close() })
+	e.pki, err = crltest.NewLab(crltest.LabOptions{CRLBaseURL: e.base, ServerIPs: []net.IP{net.IP(l.Server.PublicAddr.AsSlice())},
+		Key: key, Now: e.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.pki.Serve(e.dp, crltest.CRLCurrent); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.pki.WriteFiles(e.dir); err != nil {
+		t.Fatal(err)
+	}
+	l.AddLogHook("CRL distribution point hits", func() string {
+		var b strings.Builder
+		for _, p := range []string{"/root.crl", "/intermediate.crl"} {
+			fmt.Fprintf(&b, "%s: %d\n", p, e.dp.Hits(p))
+		}
+		return b.String()
+	})
+	return e
+}
+
+// certServer is the daemon's [cert] section.
+type certServer struct {
+	mode          int
+	intermediates bool // configure the intermediate CA on the server
+	userMatch     bool
+}
+
+func (e *certEnv) extra(s certServer) string {
+	var b strings.Builder
+	b.WriteString("[cert]\n")
+	fmt.Fprintf(&b, "certificate = %q\nkey = %q\n", filepath.Join(e.dir, "server.crt"), filepath.Join(e.dir, "server.key"))
+	fmt.Fprintf(&b, "ca_certs = [%q]\n", filepath.Join(e.dir, "root-ca.crt"))
+	if s.intermediates {
+		fmt.Fprintf(&b, "intermediate_certs = [%q]\n", filepath.Join(e.dir, "intermediate-ca.crt"))
+	}
+	fmt.Fprintf(&b, "strong_crl_check = %d\ncrl_fetch_timeout = \"2s\"\nrequire_user_match = %v\n", s.mode, s.userMatch)
+	return b.String()
+}
+
+// clientCert writes id's certificate (followed by chain) and its key for a
+// strongSwan client. The key is written in the traditional PEM form (PKCS
+// #1 "RSA PRIVATE KEY" or SEC 1 "EC PRIVATE KEY") that ipsec.secrets' RSA
+// and ECDSA keywords load.
+func (e *certEnv) clientCert(t *testing.T, name string, id *crltest.Identity, chain ...*crltest.Identity) *lab.CertAuth {
+	t.Helper()
+	var block *pem.Block
+	switch k := id.Key.(type) {
+	case *rsa.PrivateKey:
+		block = &pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)}
+	case *ecdsa.PrivateKey:
+		der, err := x509.MarshalECPrivateKey(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		block = &pem.Block{Type: "EC PRIVATE KEY", Bytes: der}
+	default:
+		t.Fatalf("key of %s: unsupported type %T", name, id.Key)
+	}
+	ca := &lab.CertAuth{CertFile: filepath.Join(e.dir, "client-"+name+".crt"), KeyFile: filepath.Join(e.dir, "client-"+name+".key"),
+		CAFile: filepath.Join(e.dir, "root-ca.crt")}
+	if err := os.WriteFile(ca.CertFile, crltest.ChainPEM(append([]*crltest.Identity{id}, chain...)...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(ca.KeyFile, pem.EncodeToMemory(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return ca
+}
+
+// userCert issues a user certificate from the root whose only CRL
+// distribution point is url.
+func (e *certEnv) userCert(t *testing.T, cn, url string) *crltest.Identity {
+	t.Helper()
+	id, err := e.pki.Root.Leaf(cn, crltest.Options{Key: e.key, NotBefore: e.now.AddDate(0, 0, -30), NotAfter: e.now.AddDate(1, 0, 0),
+		CRLURLs: []string{url}, UPNs: []string{cn + "@lab.example"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// auditRecord is one line of the daemon's audit log.
+type auditRecord struct {
+	Event  string         `json:"event"`
+	Reason string         `json:"reason"`
+	Detail string         `json:"detail"`
+	Peer   string         `json:"peer"`
+	ID     string         `json:"id"`
+	User   string         `json:"user"`
+	Fields map[string]any `json:"fields"`
+}
+
+func (r auditRecord) String() string {
+	b, _ := json.Marshal(r)
+	return string(b)
+}
+
+// records returns the audit log's records that match.
+func (d *daemon) records(match func(auditRecord) bool) []auditRecord {
+	data, _ := os.ReadFile(d.audit)
+	var out []auditRecord
+	for _, line := range strings.Split(string(data), "\n") {
+		var r auditRecord
+		if line == "" || json.Unmarshal([]byte(line), &r) != nil {
+			continue
+		}
+		if match(r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// waitRecord waits until the audit log has a record that matches.
+func (d *daemon) waitRecord(t *testing.T, timeout time.Duration, what string, match func(auditRecord) bool) auditRecord {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if rs := d.records(match); len(rs) > 0 {
+			return rs[0]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no audit record %s within %s", what, timeout)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// certRecord is the audit record of the verification of the certificate
+// named cn.
+func (d *daemon) certRecord(t *testing.T, cn string) auditRecord {
+	t.Helper()
+	return d.waitRecord(t, 10*time.Second, "certificate_* for CN="+cn, func(r auditRecord) bool {
+		return strings.HasPrefix(r.Event, "certificate_") && r.ID == "CN="+cn
+	})
+}
+
+// peerOf is the audit log's peer prefix of a client connecting directly.
+func peerOf(c *lab.Client) string { return c.Guest.Addr.Addr().String() + ":" }
+
+// verdict is the expected audit of one certificate verification.
+type verdict struct {
+	accept  bool
+	reasons []string // any of them
+}
+
+func accepted(reason string) verdict    { return verdict{true, []string{reason}} }
+func refused(reasons ...string) verdict { return verdict{false, reasons} }
+func (v verdict) event() string {
+	return map[bool]string{true: "certificate_accepted", false: "certificate_refused"}[v.accept]
+}
+func (v verdict) wants(reason string) bool { return contains(v.reasons, reason) }
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// checkVerdict checks the client's outcome and the audit records of its
+// certificate and of phase 1 against want, with the mode that applied.
+func checkVerdict(t *testing.T, d *daemon, c *lab.Client, cn string, mode int, want verdict, connErr error) auditRecord {
+	t.Helper()
+	rec := d.certRecord(t, cn)
+	if rec.Event != want.event() || !want.wants(rec.Reason) {
+		t.Errorf("%s: audit %s, want %s with reason %v", cn, rec, want.event(), want.reasons)
+	}
+	if m, ok := rec.Fields["strong_crl_check"].(float64); !ok || int(m) != mode {
+		t.Errorf("%s: audit %s does not name strong_crl_check %d", cn, rec, mode)
+	}
+	peer := peerOf(c)
+	if want.accept {
+		if connErr != nil {
+			t.Errorf("%s: connect: %v", cn, connErr)
+			return rec
+		}
+		p1 := d.waitRecord(t, 5*time.Second, "phase1_established from "+peer, func(r auditRecord) bool {
+			return r.Event == "phase1_established" && strings.HasPrefix(r.Peer, peer)
+		})
+		if !strings.Contains(p1.ID, cn) {
+			t.Errorf("%s: phase1_established %s does not name the certificate", cn, p1)
+		}
+		return rec
+	}
+	if !errors.Is(connErr, lab.ErrIPsec) {
+		t.Errorf("%s: connect = %v, want an IPsec failure", cn, connErr)
+	}
+	p1 := d.waitRecord(t, 5*time.Second, "phase1_failed from "+peer, func(r auditRecord) bool {
+		return r.Event == "phase1_failed" && strings.HasPrefix(r.Peer, peer)
+	})
+	if p1.Reason != "certificate_rejected" {
+		t.Errorf("%s: phase1_failed %s, want reason certificate_rejected", cn, p1)
+	}
+	if est := d.records(func(r auditRecord) bool {
+		return r.Event == "phase1_established" && strings.HasPrefix(r.Peer, peer)
+	}); len(est) > 0 {
+		t.Errorf("%s: refused certificate, yet phase 1 established: %s", cn, est[0])
+	}
+	return rec
+}
+
+// connectAll connects every client at once and returns each one's error.
+func connectAll(ctx context.Context, cs []*lab.Client) []error {
+	errs := make([]error, len(cs))
+	var wg sync.WaitGroup
+	for i, c := range cs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = c.Connect(ctx)
+		}()
+	}
+	wg.Wait()
+	return errs
+}
+
+// stepper logs the time since the scenario started.
+func stepper(t *testing.T) func(string, ...any) {
+	start := time.Now()
+	return func(what string, args ...any) {
+		t.Helper()
+		t.Logf("%6.1fs "+what, append([]any{time.Since(start).Seconds()}, args...)...)
+	}
+}
+
+// TestCertConnect: a strongSwan client with a valid user certificate (and
+// MS-CHAPv2 for the user) connects end to end, for RSA and ECDSA
+// signatures; the daemon fetched the CRL named by the certificate, and the
+// audit log has the accepted certificate and phase 1 with its identity. A
+// PSK is configured too: certificates and keys work side by side.
+func TestCertConnect(t *testing.T) {
+	for _, k := range []crltest.KeyType{crltest.RSA2048, crltest.ECDSAP256} {
+		t.Run(k.String(), func(t *testing.T) {
+			step := stepper(t)
+			e := newCertEnv(t, k)
+			d := startDaemon(t, e.l, daemonConfig{PSKs: []string{labPSK}, Users: []user{{Name: labUser, Password: labPassword}},
+				Extra: e.extra(certServer{mode: 1})})
+			step("l2tpsecd ready")
+			c := e.l.NewClient(t, lab.ClientConfig{Cert: e.clientCert(t, "valid", e.pki.Valid), User: labUser, Password: labPassword})
+			step("guest booted")
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			if k != crltest.RSA2048 {
+				requireOpenSSLPlugin(ctx, t, c)
+			}
+			err := c.Connect(ctx)
+			checkVerdict(t, d, c, "valid", 1, accepted("ok"), err)
+			if err != nil {
+				t.FailNow()
+			}
+			step("connected, address %v", c.Addr())
+			if !e.l.Server.Pool.Contains(c.Addr()) {
+				t.Fatalf("client address %v is not from the pool %v", c.Addr(), e.l.Server.Pool)
+			}
+			if err := c.Ping(ctx, e.l.Server.LANHost); err != nil {
+				t.Fatalf("ping LAN host: %v", err)
+			}
+			step("pinged %v", e.l.Server.LANHost)
+			if n := e.dp.Hits("/root.crl"); n == 0 {
+				t.Errorf("the daemon never fetched the certificate's CRL")
+			}
+			p1 := d.waitRecord(t, time.Second, "phase1_established", func(r auditRecord) bool { return r.Event == "phase1_established" })
+			t.Logf("audit: %s", p1)
+			d.waitAudit(t, 5*time.Second, `"event":"session_started"`, labUser, c.Addr().String())
+		})
+	}
+}
+
+// requireOpenSSLPlugin skips the test unless the guest's charon has the
+// openssl plugin, the only one of Debian's strongSwan plugins that does
+// ECDSA (gmp and gcrypt do RSA only); it comes with the package
+// libstrongswan-standard-plugins.
+func requireOpenSSLPlugin(ctx context.Context, t *testing.T, c *lab.Client) {
+	t.Helper()
+	out, err := c.Guest.Run(ctx, "for i in $(seq 1 50); do grep -q 'loaded plugins:' /lab/log/charon.log && break; sleep 0.1; done; grep 'loaded plugins:' /lab/log/charon.log")
+	if err != nil {
+		t.Fatalf("charon's plugin list: %v\n%s", err, out)
+	}
+	if !strings.Contains(out+" ", " openssl ") {
+		t.Skipf("the strongSwan guest image has no openssl plugin, so charon cannot load ECDSA keys or certificates (add libstrongswan-standard-plugins to the image): %s", strings.TrimSpace(out))
+	}
+}
+
+// crlCase is one CRL situation of the revocation matrix: the user
+// certificate it applies to gets its own distribution point URL, so the
+// daemon's CRL cache (keyed by URL) cannot carry one situation into
+// another.
+type crlCase struct {
+	name string
+	// closed names a port where nothing listens instead of the
+	// distribution point.
+	closed bool
+	// publish sets up the distribution point for the certificate at path
+	// and returns the revocation the audit must report (nil when none).
+	publish func(e *certEnv, path string, cert *crltest.Identity) *crltest.Revoked
+	want    [3]verdict // by mode
+}
+
+func revokeAt(e *certEnv, id *crltest.Identity, ago time.Duration, reason int) crltest.Revoked {
+	return crltest.Revoke(id, e.now.Add(-ago).Truncate(time.Second), reason)
+}
+
+// The issue's table. Mode 0 accepts everything without a check; mode 1
+// refuses only a certificate its issuer's CRL lists (also an expired CRL)
+// and assumes an unreachable distribution point or a foreign CRL fine; mode
+// 2 refuses every one of these.
+var crlCases = []crlCase{
+	{"current-unlisted", false, func(e *certEnv, path string, id *crltest.Identity) *crltest.Revoked {
+		der := must(e.pki.Root.CRL(crltest.CRLOptions{ThisUpdate: e.now.Add(-time.Hour), NextUpdate: e.now.Add(7 * 24 * time.Hour),
+			Revoked: []crltest.Revoked{revokeAt(e, e.pki.Revoked, time.Hour, 1)}}))
+		e.dp.Set(path, der)
+		return nil
+	}, [3]verdict{accepted("ok"), accepted("ok"), accepted("ok")}},
+	{"revoked", false, func(e *certEnv, path string, id *crltest.Identity) *crltest.Revoked {
+		rv := revokeAt(e, id, 2*time.Hour, 1) // keyCompromise
+		e.dp.Set(path, must(e.pki.Root.CRL(crltest.CRLOptions{ThisUpdate: e.now.Add(-time.Hour), NextUpdate: e.now.Add(7 * 24 * time.Hour),
+			Revoked: []crltest.Revoked{rv}})))
+		return &rv
+	}, [3]verdict{accepted("ok"), refused("revoked"), refused("revoked")}},
+	{"dp-closed", true, func(*certEnv, string, *crltest.Identity) *crltest.Revoked { return nil }, [3]verdict{accepted("ok"), accepted("crl_unreachable"), refused("crl_unreachable")}},
+	{"dp-refusing", false, func(e *certEnv, path string, id *crltest.Identity) *crltest.Revoked {
+		e.dp.SetStatus(path, http.StatusServiceUnavailable)
+		return nil
+	}, [3]verdict{accepted("ok"), accepted("crl_unreachable"), refused("crl_unreachable")}},
+	{"other-ca", false, func(e *certEnv, path string, id *crltest.Identity) *crltest.Revoked {
+		// A foreign CA's CRL that lists the certificate's serial: it
+		// must not count as a revocation.
+		e.dp.Set(path, must(e.pki.Other.CRL(crltest.CRLOptions{ThisUpdate: e.now.Add(-time.Hour), NextUpdate: e.now.Add(7 * 24 * time.Hour),
+			Revoked: []crltest.Revoked{revokeAt(e, id, 2*time.Hour, 1)}})))
+		return nil
+	}, [3]verdict{accepted("ok"), accepted("crl_issuer_mismatch"), refused("crl_issuer_mismatch", "crl_bad_signature")}},
+	{"expired-listed", false, func(e *certEnv, path string, id *crltest.Identity) *crltest.Revoked {
+		rv := revokeAt(e, id, 20*24*time.Hour, 3) // affiliationChanged
+		e.dp.Set(path, must(e.pki.Root.CRL(crltest.CRLOptions{ThisUpdate: e.now.Add(-14 * 24 * time.Hour), NextUpdate: e.now.Add(-7 * 24 * time.Hour),
+			Revoked: []crltest.Revoked{rv}})))
+		return &rv
+	}, [3]verdict{accepted("ok"), refused("revoked"), refused("revoked")}},
+	{"expired-unlisted", false, func(e *certEnv, path string, id *crltest.Identity) *crltest.Revoked {
+		e.dp.Set(path, must(e.pki.Root.CRL(crltest.CRLOptions{ThisUpdate: e.now.Add(-14 * 24 * time.Hour), NextUpdate: e.now.Add(-7 * 24 * time.Hour),
+			Revoked: []crltest.Revoked{revokeAt(e, e.pki.Revoked, 20*24*time.Hour, 1)}})))
+		return nil
+	}, [3]verdict{accepted("ok"), accepted("crl_expired"), refused("crl_expired")}},
+}
+
+func must(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// TestCertRevocation runs the CRL situations against one daemon per
+// strong_crl_check mode: every situation is a client of its own (they
+// connect at once), with a certificate whose distribution point serves that
+// situation. The control situation (a current CRL that does not list the
+// certificate) shows that a refusing mode still admits a good certificate.
+func TestCertRevocation(t *testing.T) {
+	for mode := 0; mode <= 2; mode++ {
+		t.Run(fmt.Sprintf("mode%d", mode), func(t *testing.T) {
+			step := stepper(t)
+			e := newCertEnv(t, crltest.RSA2048)
+			type row struct {
+				c    crlCase
+				cn   string
+				path string
+				rev  *crltest.Revoked
+			}
+			var (
+				rows []row
+				cfgs []lab.ClientConfig
+			)
+			for _, cc := range crlCases {
+				cn := fmt.Sprintf("m%d-%s", mode, cc.name)
+				path := "/" + cn + ".crl"
+				url := e.base + path
+				if cc.closed {
+					url = "http://" + net.JoinHostPort(e.l.Server.PublicAddr.String(), crlDownPort) + path
+				}
+				id := e.userCert(t, cn, url)
+				rev := cc.publish(e, path, id)
+				rows = append(rows, row{cc, cn, path, rev})
+				cfgs = append(cfgs, lab.ClientConfig{Cert: e.clientCert(t, cn, id), User: labUser, Password: labPassword})
+			}
+			d := startDaemon(t, e.l, daemonConfig{Users: []user{{Name: labUser, Password: labPassword}}, Extra: e.extra(certServer{mode: mode})})
+			step("l2tpsecd ready (strong_crl_check %d)", mode)
+			cs := e.l.NewClients(t, cfgs...)
+			step("%d guests booted", len(cs))
+			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+			defer cancel()
+			errs := connectAll(ctx, cs)
+			step("connections done")
+			for i, r := range rows {
+				want := r.c.want[mode]
+				rec := checkVerdict(t, d, cs[i], r.cn, mode, want, errs[i])
+				t.Logf("%-18s %s %s", r.c.name, rec.Event, rec.Reason)
+				if hits := e.dp.Hits(r.path); mode == 0 && hits > 0 {
+					t.Errorf("%s: mode 0 fetched the CRL (%d requests)", r.cn, hits)
+				} else if mode > 0 && !r.c.closed && hits == 0 {
+					t.Errorf("%s: mode %d never asked the distribution point", r.cn, mode)
+				}
+				if r.rev != nil && rec.Reason == "revoked" {
+					checkRevocation(t, r.cn, rec, *r.rev)
+				}
+			}
+		})
+	}
+}
+
+// checkRevocation checks that a revoked certificate's audit record names
+// the revocation date and reason code of the CRL entry.
+func checkRevocation(t *testing.T, cn string, rec auditRecord, rv crltest.Revoked) {
+	t.Helper()
+	s, _ := rec.Fields["revoked_at"].(string)
+	at, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil || !at.Equal(rv.Time) {
+		t.Errorf("%s: revoked_at %q, want %s", cn, s, rv.Time.UTC().Format(time.RFC3339))
+	}
+	wantReason := map[int]string{1: "keyCompromise", 3: "affiliationChanged"}[rv.Reason]
+	if got, _ := rec.Fields["revocation_reason"].(string); got != wantReason {
+		t.Errorf("%s: revocation_reason %q, want %q", cn, got, wantReason)
+	}
+	if u, _ := rec.Fields["crl"].(string); !strings.Contains(u, cn) {
+		t.Errorf("%s: audit names CRL %q, want its distribution point", cn, u)
+	}
+}
+
+// TestCertChain: a user certificate issued by the intermediate CA works
+// (the server completes the chain with its configured intermediate); an
+// untrusted, an expired and a not-yet-valid certificate are refused with
+// their reasons; and a client that authenticates with a pre-shared key,
+// sending no certificate, is refused by a server that has certificates only.
+func TestCertChain(t *testing.T) {
+	step := stepper(t)
+	e := newCertEnv(t, crltest.RSA2048)
+	d := startDaemon(t, e.l, daemonConfig{Users: []user{{Name: labUser, Password: labPassword}},
+		Extra: e.extra(certServer{mode: 1, intermediates: true})})
+	step("l2tpsecd ready")
+	type row struct {
+		cn   string
+		id   *crltest.Identity
+		want verdict
+	}
+	rows := []row{
+		{"intermediate-user", e.pki.ViaIntermediate, accepted("ok")},
+		{"untrusted", e.pki.Untrusted, refused("untrusted_issuer")},
+		{"expired", e.pki.Expired, refused("cert_expired")},
+		{"notyetvalid", e.pki.NotYetValid, refused("cert_not_yet_valid")},
+	}
+	var cfgs []lab.ClientConfig
+	for _, r := range rows {
+		cfgs = append(cfgs, lab.ClientConfig{Cert: e.clientCert(t, r.cn, r.id), User: labUser, Password: labPassword})
+	}
+	cfgs = append(cfgs, lab.ClientConfig{PSK: labPSK, User: labUser, Password: labPassword})
+	cs := e.l.NewClients(t, cfgs...)
+	step("%d guests booted", len(cs))
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	errs := connectAll(ctx, cs)
+	step("connections done")
+	for i, r := range rows {
+		rec := checkVerdict(t, d, cs[i], r.cn, 1, r.want, errs[i])
+		t.Logf("%-18s %s %s %s", r.cn, rec.Event, rec.Reason, rec.Detail)
+	}
+	if n := e.dp.Hits("/intermediate.crl"); n == 0 {
+		t.Errorf("the intermediate's CRL was never fetched for its user's certificate")
+	}
+	ic := cs[0]
+	if errs[0] == nil {
+		if err := ic.Ping(ctx, e.l.Server.LANHost); err != nil {
+			t.Errorf("intermediate-user: ping LAN host: %v", err)
+		}
+	}
+
+	// The PSK client: refused in Main Mode before any certificate, with a
+	// reason that says the server wants another authentication method.
+	psk := cs[len(rows)]
+	if !errors.Is(errs[len(rows)], lab.ErrIPsec) {
+		t.Errorf("PSK client against a certificate-only server: connect = %v, want an IPsec failure", errs[len(rows)])
+	}
+	p1 := d.waitRecord(t, 5*time.Second, "phase1_failed of the PSK client", func(r auditRecord) bool {
+		return r.Event == "phase1_failed" && strings.HasPrefix(r.Peer, peerOf(psk))
+	})
+	t.Logf("PSK client: %s", p1)
+	if p1.Reason != "auth_method_unsupported" && p1.Reason != "no_proposal_chosen" {
+		t.Errorf("PSK client: %s, want reason auth_method_unsupported (or no_proposal_chosen naming the method)", p1)
+	}
+	if !strings.Contains(strings.ToLower(p1.Detail+fmt.Sprint(p1.Fields)), "psk") &&
+		!strings.Contains(strings.ToLower(p1.Detail+fmt.Sprint(p1.Fields)), "pre-shared") {
+		t.Errorf("PSK client: %s does not say that a pre-shared key was offered", p1)
+	}
+}
+
+// TestCertUserMatch: with require_user_match the PPP user must name the
+// certificate's holder. The holder connects; the same certificate with
+// another valid user's password is refused at PPP authentication.
+func TestCertUserMatch(t *testing.T) {
+	step := stepper(t)
+	e := newCertEnv(t, crltest.RSA2048)
+	const holderPassword = "holder-of-valid-1"
+	d := startDaemon(t, e.l, daemonConfig{Users: []user{{Name: "valid", Password: holderPassword}, {Name: labUser, Password: labPassword}},
+		Extra: e.extra(certServer{mode: 1, userMatch: true})})
+	step("l2tpsecd ready")
+	cert := e.clientCert(t, "valid", e.pki.Valid)
+	cs := e.l.NewClients(t,
+		lab.ClientConfig{Cert: cert, User: "valid", Password: holderPassword},
+		lab.ClientConfig{Cert: cert, User: labUser, Password: labPassword})
+	step("guests booted")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+
+	// The other user's attempt: pppd retries nothing once refused, so
+	// stop waiting for ppp0 as soon as both sides have said so.
+	thief := make(chan error, 1)
+	tctx, tcancel := context.WithCancel(ctx)
+	defer tcancel()
+	go func() { thief <- cs[1].Connect(tctx) }()
+
+	if err := cs[0].Connect(ctx); err != nil {
+		t.Fatalf("the certificate's holder: %v", err)
+	}
+	if err := cs[0].Ping(ctx, e.l.Server.LANHost); err != nil {
+		t.Fatalf("the certificate's holder: ping: %v", err)
+	}
+	step("holder connected, address %v", cs[0].Addr())
+	d.waitAudit(t, 5*time.Second, `"event":"user_authenticated"`, `"user":"valid"`)
+
+	rec := d.waitRecord(t, 60*time.Second, "user_refused for "+labUser, func(r auditRecord) bool {
+		return r.Event == "user_refused" && r.User == labUser
+	})
+	t.Logf("audit: %s", rec)
+	if !strings.Contains(rec.Reason+rec.Detail, "certificate_user_mismatch") {
+		t.Errorf("refusal %s does not say certificate_user_mismatch", rec)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		log, _ := os.ReadFile(filepath.Join(cs[1].Guest.ShareDir(), "log", "pppd.log"))
+		if strings.Contains(string(log), "authentication failed") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("the client's pppd log does not show the refused authentication:\n%s", log)
+			break
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	tcancel()
+	if err := <-thief; err == nil || cs[1].Addr().IsValid() {
+		t.Errorf("another user with the holder's certificate got connected (%v)", cs[1].Addr())
+	}
+	if n := len(d.records(func(r auditRecord) bool { return r.Event == "session_started" })); n != 1 {
+		t.Errorf("%d sessions started, want only the holder's", n)
+	}
+	step("the other user was refused")
+}
