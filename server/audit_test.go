@@ -72,8 +72,16 @@ func TestAuditWritesJSONLinesAndFollowsRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.Reopen()
-	a.Log(AuditEvent{Event: "after_sigusr1"})
-	waitLines(t, p, 1)
+	// The reopen and the next event race in the writer; an event that
+	// wins goes to the old file. Keep logging until one reaches the new.
+	deadline = time.Now().Add(10 * time.Second)
+	for len(readLines(t, p)) == 0 {
+		a.Log(AuditEvent{Event: "after_sigusr1"})
+		if time.Now().After(deadline) {
+			t.Fatal("the audit log was not reopened after Reopen")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -261,6 +261,17 @@ func (d *Daemon) removeChild(ch *ike.ChildSA, why string) {
 	if last && d.conns[c.key] == c {
 		delete(d.conns, c.key)
 	}
+	if last {
+		for _, s := range d.sessions {
+			if s.c == c {
+				s.mu.Lock()
+				if s.endCause == "" {
+					s.endCause = "ipsec: " + why
+				}
+				s.mu.Unlock()
+			}
+		}
+	}
 	d.connMu.Unlock()
 	if last {
 		d.lns.ClosePeer(c, l2tp.Cause{Reason: l2tp.ReasonLocal, Result: l2tp.Result{Code: l2tp.StopCCNClear, Message: "IPsec SA gone: " + why}}, false)

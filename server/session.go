@@ -33,13 +33,16 @@ type session struct {
 
 	bytesIn, bytesOut, pktsIn, pktsOut atomic.Uint64
 
-	mu         sync.Mutex // guards the fields below
-	user       string
-	method     ppp.AuthMethod
-	addr       netip.Addr
-	up         bool // IPCP opened
-	lowerDown  bool // the L2TP session is already gone
-	ended      bool
+	mu        sync.Mutex // guards the fields below
+	user      string
+	method    ppp.AuthMethod
+	addr      netip.Addr
+	up        bool // IPCP opened
+	lowerDown bool // the L2TP session is already gone
+	ended     bool
+	// endCause, when set, is the real reason a lower layer went away (the
+	// SAs deleted by the peer or by DPD), reported instead of L2TP's.
+	endCause   string
 	authCancel context.CancelFunc
 }
 
@@ -143,6 +146,9 @@ func (s *session) end(cause string) {
 		return
 	}
 	s.ended = true
+	if s.endCause != "" {
+		cause = s.endCause
+	}
 	addr, wasUp, user, lower := s.addr, s.up, s.user, s.lowerDown
 	s.up = false
 	cancel := s.authCancel
@@ -228,6 +234,15 @@ func (a authenticator) Authenticate(req *ppp.AuthRequest, done func(ppp.AuthResu
 		res := ppp.AuthResult{
 			Accept: r.Accepted, Reason: r.Reason.String(), AuthenticatorResponse: r.AuthenticatorResponse,
 			Pool: r.Pool, Address: r.StaticAddr, SessionTimeout: r.SessionTimeout, IdleTimeout: r.IdleTimeout,
+		}
+		// The back end's limits (RADIUS Session-Timeout, Idle-Timeout) win;
+		// the configured ones apply otherwise.
+		cfg := a.s.d.currentConfig()
+		if res.SessionTimeout == 0 {
+			res.SessionTimeout = cfg.PPP.SessionTimeout.Duration
+		}
+		if res.IdleTimeout == 0 {
+			res.IdleTimeout = cfg.PPP.IdleTimeout.Duration
 		}
 		if !r.Accepted {
 			res.MSCHAPError = r.Reason.MSCHAPError()
