@@ -89,6 +89,7 @@ type certServer struct {
 	mode          int
 	intermediates bool // configure the intermediate CA on the server
 	userMatch     bool
+	crlFiles      []string
 }
 
 func (e *certEnv) extra(s certServer) string {
@@ -98,6 +99,9 @@ func (e *certEnv) extra(s certServer) string {
 	fmt.Fprintf(&b, "ca_certs = [%q]\n", filepath.Join(e.dir, "root-ca.crt"))
 	if s.intermediates {
 		fmt.Fprintf(&b, "intermediate_certs = [%q]\n", filepath.Join(e.dir, "intermediate-ca.crt"))
+	}
+	if len(s.crlFiles) > 0 {
+		fmt.Fprintf(&b, "crl_files = [%s]\n", quoteList(s.crlFiles))
 	}
 	fmt.Fprintf(&b, "strong_crl_check = %d\ncrl_fetch_timeout = \"2s\"\nrequire_user_match = %v\n", s.mode, s.userMatch)
 	return b.String()
@@ -391,6 +395,12 @@ var crlCases = []crlCase{
 		e.dp.SetStatus(path, http.StatusServiceUnavailable)
 		return nil
 	}, [3]verdict{accepted("ok"), accepted("crl_unreachable"), refused("crl_unreachable")}},
+	{"dp-hanging", false, func(e *certEnv, path string, id *crltest.Identity) *crltest.Revoked {
+		// Never answers: crl_fetch_timeout (2 s) bounds the wait, and the
+		// other clients, connecting at the same time, are not held up.
+		e.dp.SetHang(path)
+		return nil
+	}, [3]verdict{accepted("ok"), accepted("crl_unreachable"), refused("crl_unreachable")}},
 	{"other-ca", false, func(e *certEnv, path string, id *crltest.Identity) *crltest.Revoked {
 		// A foreign CA's CRL that lists the certificate's serial: it
 		// must not count as a revocation.
@@ -468,7 +478,7 @@ func TestCertRevocation(t *testing.T) {
 					t.Errorf("%s: mode %d never asked the distribution point", r.cn, mode)
 				}
 				if r.rev != nil && rec.Reason == "revoked" {
-					checkRevocation(t, r.cn, rec, *r.rev)
+					checkRevocation(t, r.cn, rec, *r.rev, r.path)
 				}
 			}
 		})
@@ -476,20 +486,21 @@ func TestCertRevocation(t *testing.T) {
 }
 
 // checkRevocation checks that a revoked certificate's audit record names
-// the revocation date and reason code of the CRL entry.
-func checkRevocation(t *testing.T, cn string, rec auditRecord, rv crltest.Revoked) {
+// the revocation date and reason code of the CRL entry, and the CRL (its
+// URL or file, which contains source).
+func checkRevocation(t *testing.T, cn string, rec auditRecord, rv crltest.Revoked, source string) {
 	t.Helper()
 	s, _ := rec.Fields["revoked_at"].(string)
 	at, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil || !at.Equal(rv.Time) {
 		t.Errorf("%s: revoked_at %q, want %s", cn, s, rv.Time.UTC().Format(time.RFC3339))
 	}
-	wantReason := map[int]string{1: "keyCompromise", 3: "affiliationChanged"}[rv.Reason]
+	wantReason := map[int]string{1: "keyCompromise", 3: "affiliationChanged", 4: "superseded"}[rv.Reason]
 	if got, _ := rec.Fields["revocation_reason"].(string); got != wantReason {
 		t.Errorf("%s: revocation_reason %q, want %q", cn, got, wantReason)
 	}
-	if u, _ := rec.Fields["crl"].(string); !strings.Contains(u, cn) {
-		t.Errorf("%s: audit names CRL %q, want its distribution point", cn, u)
+	if u, _ := rec.Fields["crl"].(string); !strings.Contains(u, source) {
+		t.Errorf("%s: audit names CRL %q, want %s", cn, u, source)
 	}
 }
 
@@ -501,8 +512,20 @@ func checkRevocation(t *testing.T, cn string, rec auditRecord, rv crltest.Revoke
 func TestCertChain(t *testing.T) {
 	step := stepper(t)
 	e := newCertEnv(t, crltest.RSA2048)
+	// A certificate without a distribution point, revoked on a CRL file
+	// that the configuration names (an offline setup).
+	offline, err := e.pki.Root.Leaf("file-revoked", crltest.Options{Key: e.key, NotBefore: e.now.AddDate(0, 0, -30), NotAfter: e.now.AddDate(1, 0, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rv := revokeAt(e, offline, 3*time.Hour, 4) // superseded
+	crlFile := filepath.Join(e.dir, "offline-root.crl")
+	if err := crltest.WriteCRL(crlFile, must(e.pki.Root.CRL(crltest.CRLOptions{ThisUpdate: e.now.Add(-time.Hour),
+		NextUpdate: e.now.Add(7 * 24 * time.Hour), Revoked: []crltest.Revoked{rv}})), true); err != nil {
+		t.Fatal(err)
+	}
 	d := startDaemon(t, e.l, daemonConfig{Users: []user{{Name: labUser, Password: labPassword}},
-		Extra: e.extra(certServer{mode: 1, intermediates: true})})
+		Extra: e.extra(certServer{mode: 1, intermediates: true, crlFiles: []string{crlFile}})})
 	step("l2tpsecd ready")
 	type row struct {
 		cn   string
@@ -514,6 +537,7 @@ func TestCertChain(t *testing.T) {
 		{"untrusted", e.pki.Untrusted, refused("untrusted_issuer")},
 		{"expired", e.pki.Expired, refused("cert_expired")},
 		{"notyetvalid", e.pki.NotYetValid, refused("cert_not_yet_valid")},
+		{"file-revoked", offline, refused("revoked")},
 	}
 	var cfgs []lab.ClientConfig
 	for _, r := range rows {
@@ -528,6 +552,9 @@ func TestCertChain(t *testing.T) {
 	for i, r := range rows {
 		rec := checkVerdict(t, d, cs[i], r.cn, 1, r.want, errs[i])
 		t.Logf("%-18s %s %s %s", r.cn, rec.Event, rec.Reason, rec.Detail)
+		if r.id == offline {
+			checkRevocation(t, r.cn, rec, rv, crlFile)
+		}
 	}
 	if n := e.dp.Hits("/intermediate.crl"); n == 0 {
 		t.Errorf("the intermediate's CRL was never fetched for its user's certificate")
