@@ -643,6 +643,14 @@ func TestCertUserMatch(t *testing.T) {
 	if !strings.Contains(rec.Reason+rec.Detail, "certificate_user_mismatch") {
 		t.Errorf("refusal %s does not say certificate_user_mismatch", rec)
 	}
+	if !strings.HasPrefix(rec.Peer, peerOf(cs[1])) {
+		t.Errorf("refusal %s: peer is not the other user's client %s", rec, peerOf(cs[1]))
+	}
+	if ok := d.records(func(r auditRecord) bool {
+		return r.Event == "user_authenticated" && r.User == "valid" && strings.HasPrefix(r.Peer, peerOf(cs[0]))
+	}); len(ok) != 1 {
+		t.Errorf("the holder's authentication from %s: %d audit records, want 1", peerOf(cs[0]), len(ok))
+	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		log, _ := os.ReadFile(filepath.Join(cs[1].Guest.ShareDir(), "log", "pppd.log"))
