@@ -72,7 +72,7 @@ func TestAndroidSHA256BugAgainstLinux(t *testing.T) {
 	srv := l.StartLinuxServer(t, lab.LinuxServerConfig{PSK: refPSK, User: refUser, Password: refPassword})
 	c := l.NewClient(t, lab.ClientConfig{Server: srv.Addr, PSK: refPSK, User: refUser, Password: refPassword,
 		IKE: "aes256-sha256-modp2048!", ESP: "aes128-sha256!", IPsecExtra: []string{"sha256_96=yes"},
-		Routes: []netip.Prefix{}})
+		Routes: []netip.Prefix{}, PPPTimeout: 15 * time.Second})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	err := c.Connect(ctx)

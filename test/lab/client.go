@@ -54,6 +54,9 @@ type ClientConfig struct {
 
 	// Routes are sent through ppp0 once it is up; default the lab's LAN.
 	Routes []netip.Prefix
+	// PPPTimeout bounds the wait for ppp0 after the IPsec SA is up;
+	// default 45 s. Shorten it in tests that expect L2TP/PPP to fail.
+	PPPTimeout time.Duration
 	// MemMB is the guest's memory; default 1024.
 	MemMB int
 }
@@ -93,6 +96,9 @@ func (l *Lab) withDefaults(cfg ClientConfig) ClientConfig {
 	}
 	if cfg.Routes == nil {
 		cfg.Routes = []netip.Prefix{l.Server.LAN}
+	}
+	if cfg.PPPTimeout <= 0 {
+		cfg.PPPTimeout = pppTimeout
 	}
 	return cfg
 }
@@ -423,12 +429,12 @@ echo "c lab" > /run/xl2tpd/l2tp-control || exit 3
 	fi
 	sleep 0.2
 done
-exit 1`, int(pppTimeout/(200*time.Millisecond)), routes.String())
+exit 1`, int(c.Cfg.PPPTimeout/(200*time.Millisecond)), routes.String())
 	out, err := g.Run(ctx, start+waitPPP)
 	if err != nil {
 		pppLog, _ := os.ReadFile(g.share + "/log/pppd.log")
 		l2tpLog, _ := os.ReadFile(g.share + "/log/xl2tpd.log")
-		return fmt.Errorf("%w: %s: no address on ppp0 within %v (%v)\npppd:\n%s\nxl2tpd:\n%s", ErrPPP, g.Name, pppTimeout,
+		return fmt.Errorf("%w: %s: no address on ppp0 within %v (%v)\npppd:\n%s\nxl2tpd:\n%s", ErrPPP, g.Name, c.Cfg.PPPTimeout,
 			err, tailLines(string(pppLog), 20), tailLines(string(l2tpLog), 10))
 	}
 	a, _, _ := strings.Cut(strings.TrimSpace(out), "\n")

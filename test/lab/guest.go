@@ -121,13 +121,12 @@ func (l *Lab) bootGuest(ctx context.Context, image string, stack Stack, seg segm
 		return nil, err
 	}
 	cmd.Stdout, cmd.Stderr, cmd.Stdin = console, console, nil
-	if _, err := l.Start(name+"-uml", cmd); err != nil {
-		console.Close()
+	p, err := l.start(name+"-uml", cmd)
+	console.Close() // the child has its own descriptor
+	if err != nil {
 		return nil, err
 	}
-	l.mu.Lock()
-	g.proc = l.procs[len(l.procs)-1]
-	l.mu.Unlock()
+	g.proc = p
 	l.AddLogFile(name+" console", filepath.Join(g.dir, "console.log"))
 	l.addLogDir(name, filepath.Join(g.share, "log"))
 

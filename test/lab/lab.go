@@ -244,36 +244,51 @@ func (l *Lab) build() error {
 //
 //	l.Start("l2tpsecd", l.Server.Command(ctx, bin, "-config", cfg))
 func (l *Lab) Start(name string, cmd *exec.Cmd) (*os.Process, error) {
-	logPath := filepath.Join(l.Dir, "proc-"+name+".log")
-	f, err := os.Create(logPath)
+	p, err := l.start(name, cmd)
 	if err != nil {
 		return nil, err
 	}
-	if cmd.Stdout == nil {
-		cmd.Stdout = f
-	}
-	if cmd.Stderr == nil {
-		cmd.Stderr = f
+	return p.cmd.Process, nil
+}
+
+func (l *Lab) start(name string, cmd *exec.Cmd) (*proc, error) {
+	var f *os.File
+	if cmd.Stdout == nil || cmd.Stderr == nil {
+		logPath := filepath.Join(l.Dir, "proc-"+name+".log")
+		var err error
+		if f, err = os.Create(logPath); err != nil {
+			return nil, err
+		}
+		if cmd.Stdout == nil {
+			cmd.Stdout = f
+		}
+		if cmd.Stderr == nil {
+			cmd.Stderr = f
+		}
+		l.AddLogFile(name, logPath)
 	}
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
 	cmd.SysProcAttr.Setpgid = true
 	if err := cmd.Start(); err != nil {
-		f.Close()
+		if f != nil {
+			f.Close()
+		}
 		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}
-	p := &proc{name: name, cmd: cmd, done: make(chan struct{}), logFile: f}
+	p := &proc{name: name, cmd: cmd, done: make(chan struct{})}
 	go func() {
 		cmd.Wait()
-		f.Close()
+		if f != nil {
+			f.Close()
+		}
 		close(p.done)
 	}()
 	l.mu.Lock()
 	l.procs = append(l.procs, p)
 	l.mu.Unlock()
-	l.AddLogFile(name, logPath)
-	return cmd.Process, nil
+	return p, nil
 }
 
 // proc is a background process the lab started.
@@ -282,7 +297,6 @@ type proc struct {
 	name    string
 	cmd     *exec.Cmd
 	done    chan struct{}
-	logFile *os.File
 }
 
 // stop ends the process group: SIGTERM, then SIGKILL after grace.

@@ -104,12 +104,9 @@ func StartSoftEther(t testing.TB, l *Lab, cfg SoftEtherConfig) *SoftEther {
 		t.Fatal(err)
 	}
 	cmd := l.Server.Command(context.Background(), softEtherBin, "execsvc")
-	if _, err := l.Start("softether", cmd); err != nil {
+	if p, err = l.start("softether", cmd); err != nil {
 		t.Fatal(err)
 	}
-	l.mu.Lock()
-	p = l.procs[len(l.procs)-1]
-	l.mu.Unlock()
 	l.AddLogHook("softether server_log", func() string {
 		files, _ := filepath.Glob(filepath.Join(softEtherLogs, "server_log", "*.log"))
 		var b strings.Builder
