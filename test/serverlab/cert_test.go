@@ -12,6 +12,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -90,12 +91,17 @@ type certServer struct {
 	intermediates bool // configure the intermediate CA on the server
 	userMatch     bool
 	crlFiles      []string
+	// serverCert and serverKey replace the root-issued server certificate.
+	serverCert, serverKey string
 }
 
 func (e *certEnv) extra(s certServer) string {
 	var b strings.Builder
 	b.WriteString("[cert]\n")
-	fmt.Fprintf(&b, "certificate = %q\nkey = %q\n", filepath.Join(e.dir, "server.crt"), filepath.Join(e.dir, "server.key"))
+	if s.serverCert == "" {
+		s.serverCert, s.serverKey = filepath.Join(e.dir, "server.crt"), filepath.Join(e.dir, "server.key")
+	}
+	fmt.Fprintf(&b, "certificate = %q\nkey = %q\n", s.serverCert, s.serverKey)
 	fmt.Fprintf(&b, "ca_certs = [%q]\n", filepath.Join(e.dir, "root-ca.crt"))
 	if s.intermediates {
 		fmt.Fprintf(&b, "intermediate_certs = [%q]\n", filepath.Join(e.dir, "intermediate-ca.crt"))
@@ -205,8 +211,15 @@ func (d *daemon) certRecord(t *testing.T, cn string) auditRecord {
 	})
 }
 
-// peerOf is the audit log's peer prefix of a client connecting directly.
-func peerOf(c *lab.Client) string { return c.Guest.Addr.Addr().String() + ":" }
+// peerOf is the audit log's peer prefix of a client: its own address when
+// it connects directly; behind the NAT it is the NAT's, which every
+// prefix matches (scenarios have one client behind the NAT at most).
+func peerOf(c *lab.Client) string {
+	if c.Guest.BehindNAT {
+		return ""
+	}
+	return c.Guest.Addr.Addr().String() + ":"
+}
 
 // verdict is the expected audit of one certificate verification.
 type verdict struct {
@@ -297,23 +310,39 @@ func stepper(t *testing.T) func(string, ...any) {
 }
 
 // TestCertConnect: a strongSwan client with a valid user certificate (and
-// MS-CHAPv2 for the user) connects end to end, for RSA and ECDSA
-// signatures; the daemon fetched the CRL named by the certificate, and the
-// audit log has the accepted certificate and phase 1 with its identity. A
-// PSK is configured too: certificates and keys work side by side.
+// MS-CHAPv2 for the user) connects end to end: directly with RSA
+// signatures; behind the NAT (Main Mode moves to UDP/4500 before the
+// certificates) to a server whose certificate the intermediate CA issued, so
+// that the server must send its chain; and with ECDSA signatures. The
+// daemon fetched the CRL named by the certificate, and the audit log has the
+// accepted certificate and phase 1 with its identity. A PSK is configured
+// too: certificates and keys work side by side.
 func TestCertConnect(t *testing.T) {
-	for _, k := range []crltest.KeyType{crltest.RSA2048, crltest.ECDSAP256} {
-		t.Run(k.String(), func(t *testing.T) {
+	cases := []struct {
+		name                string
+		key                 crltest.KeyType
+		nat, serverViaInter bool
+	}{
+		{"rsa/direct", crltest.RSA2048, false, false},
+		{"rsa/nat/server-chain", crltest.RSA2048, true, true},
+		{"ecdsa/direct", crltest.ECDSAP256, false, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
 			step := stepper(t)
-			e := newCertEnv(t, k)
+			e := newCertEnv(t, tc.key)
+			srv := certServer{mode: 1}
+			if tc.serverViaInter {
+				srv.serverCert, srv.serverKey = e.serverViaIntermediate(t)
+			}
 			d := startDaemon(t, e.l, daemonConfig{PSKs: []string{labPSK}, Users: []user{{Name: labUser, Password: labPassword}},
-				Extra: e.extra(certServer{mode: 1})})
+				Extra: e.extra(srv)})
 			step("l2tpsecd ready")
-			c := e.l.NewClient(t, lab.ClientConfig{Cert: e.clientCert(t, "valid", e.pki.Valid), User: labUser, Password: labPassword})
+			c := e.l.NewClient(t, lab.ClientConfig{BehindNAT: tc.nat, Cert: e.clientCert(t, "valid", e.pki.Valid), User: labUser, Password: labPassword})
 			step("guest booted")
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer cancel()
-			if k != crltest.RSA2048 {
+			if tc.key != crltest.RSA2048 {
 				requireOpenSSLPlugin(ctx, t, c)
 			}
 			err := c.Connect(ctx)
@@ -334,9 +363,42 @@ func TestCertConnect(t *testing.T) {
 			}
 			p1 := d.waitRecord(t, time.Second, "phase1_established", func(r auditRecord) bool { return r.Event == "phase1_established" })
 			t.Logf("audit: %s", p1)
+			if nat, _ := p1.Fields["nat_peer"].(bool); nat != tc.nat {
+				t.Errorf("phase 1 nat_peer = %v, want %v", nat, tc.nat)
+			}
+			if tc.serverViaInter {
+				// strongSwan trusts only the root: it verified the server
+				// through the intermediate the server sent.
+				log, _ := os.ReadFile(filepath.Join(c.Guest.ShareDir(), "log", "charon.log"))
+				if !strings.Contains(string(log), "l2tpsecd Lab Intermediate CA") {
+					t.Errorf("the client's charon log never mentions the intermediate CA the server should have sent")
+				}
+			}
 			d.waitAudit(t, 5*time.Second, `"event":"session_started"`, labUser, c.Addr().String())
 		})
 	}
+}
+
+// serverViaIntermediate issues a server certificate from the intermediate
+// CA and writes it followed by the intermediate (the chain the server
+// sends), and its key.
+func (e *certEnv) serverViaIntermediate(t *testing.T) (certFile, keyFile string) {
+	t.Helper()
+	id, err := e.pki.Intermediate.Leaf("vpn2.lab.example", crltest.Options{Key: e.key, NotBefore: e.now.Add(-time.Hour), NotAfter: e.now.AddDate(1, 0, 0),
+		DNSNames: []string{"vpn2.lab.example"}, IPAddresses: []net.IP{net.IP(e.l.Server.PublicAddr.AsSlice())},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, OtherEKUs: []asn1.ObjectIdentifier{crltest.IKEIntermediate},
+		CRLURLs: []string{e.base + "/intermediate.crl"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, keyFile, err = id.WriteFiles(e.dir, "server-via-intermediate"); err != nil {
+		t.Fatal(err)
+	}
+	certFile = filepath.Join(e.dir, "server-via-intermediate-chain.crt")
+	if err := os.WriteFile(certFile, crltest.ChainPEM(id, e.pki.Intermediate), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return certFile, keyFile
 }
 
 // requireOpenSSLPlugin skips the test unless the guest's charon has the
