@@ -203,34 +203,16 @@ func clientFiles(cfg ClientConfig) ([]guestFile, error) {
 	add := func(path, data string, perm os.FileMode) {
 		files = append(files, guestFile{path, []byte(data), perm})
 	}
-	readHost := func(p string) (string, error) {
-		b, err := os.ReadFile(p)
-		return string(b), err
-	}
 	switch cfg.Stack {
 	case StrongSwan:
 		add("/etc/ipsec.conf", strongSwanConf(cfg), 0o644)
 		add("/etc/strongswan.d/zz-lab.conf", strongSwanLogConf, 0o644)
 		if cfg.Cert != nil {
-			cert, err := readHost(cfg.Cert.CertFile)
+			cf, kind, err := certGuestFiles(cfg.Cert, "client")
 			if err != nil {
 				return nil, err
 			}
-			key, err := readHost(cfg.Cert.KeyFile)
-			if err != nil {
-				return nil, err
-			}
-			ca, err := readHost(cfg.Cert.CAFile)
-			if err != nil {
-				return nil, err
-			}
-			add("/etc/ipsec.d/certs/client.pem", cert, 0o644)
-			add("/etc/ipsec.d/private/client.key", key, 0o600)
-			add("/etc/ipsec.d/cacerts/ca.pem", ca, 0o644)
-			kind := "RSA"
-			if strings.Contains(key, "EC PRIVATE KEY") {
-				kind = "ECDSA"
-			}
+			files = append(files, cf...)
 			add("/etc/ipsec.secrets", ": "+kind+" client.key\n", 0o600)
 		} else {
 			add("/etc/ipsec.secrets", ": PSK "+strconv.Quote(cfg.PSK)+"\n", 0o600)
@@ -535,4 +517,38 @@ func (c *Client) Status(ctx context.Context) (string, error) {
 		return c.Guest.Run(ctx, "ipsec whack --trafficstatus; ipsec whack --status | tail -20")
 	}
 	return c.Guest.Run(ctx, "ipsec statusall")
+}
+
+// certGuestFiles reads a CertAuth's PEM files from the host and places them
+// where strongSwan's starter looks (/etc/ipsec.d/{certs,private,cacerts}) as
+// NAME.pem, NAME.key and ca.pem. kind is the ipsec.secrets key type.
+func certGuestFiles(c *CertAuth, name string) (files []guestFile, kind string, err error) {
+	read := func(p string) ([]byte, error) {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("lab: certificate file: %w", err)
+		}
+		return b, nil
+	}
+	cert, err := read(c.CertFile)
+	if err != nil {
+		return nil, "", err
+	}
+	key, err := read(c.KeyFile)
+	if err != nil {
+		return nil, "", err
+	}
+	ca, err := read(c.CAFile)
+	if err != nil {
+		return nil, "", err
+	}
+	kind = "RSA"
+	if strings.Contains(string(key), "EC PRIVATE KEY") {
+		kind = "ECDSA"
+	}
+	return []guestFile{
+		{"/etc/ipsec.d/certs/" + name + ".pem", cert, 0o644},
+		{"/etc/ipsec.d/private/" + name + ".key", key, 0o600},
+		{"/etc/ipsec.d/cacerts/ca.pem", ca, 0o644},
+	}, kind, nil
 }

@@ -24,6 +24,9 @@ type LinuxServerConfig struct {
 	PSK      string
 	User     string
 	Password string
+	// Cert switches IPsec to certificates: the server's certificate and
+	// key, and the CA that signed the clients' certificates.
+	Cert *CertAuth
 }
 
 // LinuxServer is the classic Linux L2TP/IPsec server — strongSwan (IKEv1
@@ -57,7 +60,11 @@ func (l *Lab) StartLinuxServer(t testing.TB, cfg LinuxServerConfig) *LinuxServer
 		t.Fatalf("Linux reference server: %v", err)
 	}
 	var script []string
-	for _, f := range linuxServerFiles(cfg) {
+	files, err := linuxServerFiles(cfg)
+	if err != nil {
+		t.Fatalf("Linux reference server: %v", err)
+	}
+	for _, f := range files {
 		script = append(script, g.stageFile(f.path, f.data, f.perm)+" || exit 1")
 	}
 	script = append(script,
@@ -78,13 +85,27 @@ func (l *Lab) StartLinuxServer(t testing.TB, cfg LinuxServerConfig) *LinuxServer
 		PoolFirst: linuxServerPool[0], PoolLast: linuxServerPool[1]}
 }
 
-func linuxServerFiles(cfg LinuxServerConfig) []guestFile {
+func linuxServerFiles(cfg LinuxServerConfig) ([]guestFile, error) {
+	auth := "authby=secret"
+	secrets := ": PSK " + strconv.Quote(cfg.PSK) + "\n"
+	var certFiles []guestFile
+	if cfg.Cert != nil {
+		// leftid defaults to the certificate's subject DN.
+		auth = "authby=pubkey\n\tleftcert=server.pem"
+		var err error
+		var kind string
+		certFiles, kind, err = certGuestFiles(cfg.Cert, "server")
+		if err != nil {
+			return nil, err
+		}
+		secrets = ": " + kind + " server.key\n"
+	}
 	ipsecConf := `config setup
 	uniqueids=no
 
 conn l2tp
 	keyexchange=ikev1
-	authby=secret
+	` + auth + `
 	type=transport
 	left=` + linuxServerAddr.String() + `
 	leftprotoport=17/1701
@@ -112,13 +133,13 @@ length bit = yes
 	ppp := strings.Join([]string{"auth", "mtu 1280", "mru 1280", "noccp", "nodefaultroute",
 		"lcp-echo-interval 0", "debug", "logfile /lab/log/pppd-server.log"}, "\n") + "\n"
 	secret := strconv.Quote(cfg.User) + " * " + strconv.Quote(cfg.Password) + " *\n"
-	return []guestFile{
+	return append(certFiles, []guestFile{
 		{"/etc/ipsec.conf", []byte(ipsecConf), 0o644},
-		{"/etc/ipsec.secrets", []byte(": PSK " + strconv.Quote(cfg.PSK) + "\n"), 0o600},
+		{"/etc/ipsec.secrets", []byte(secrets), 0o600},
 		{"/etc/strongswan.d/zz-lab.conf", []byte(strings.ReplaceAll(strongSwanLogConf, "/lab/log/charon.log", "/lab/log/charon-server.log")), 0o644},
 		{"/etc/xl2tpd/xl2tpd.conf", []byte(xl2tpd), 0o644},
 		{"/etc/ppp/options.lns", []byte(ppp), 0o644},
 		{"/etc/ppp/chap-secrets", []byte(secret), 0o600},
 		{"/etc/ppp/pap-secrets", []byte(secret), 0o600},
-	}
+	}...), nil
 }
