@@ -366,13 +366,18 @@ func (c *client) exchange(ctx context.Context, srv *serverState, p *radius.Packe
 	start := c.cfg.Clock.Now()
 	var buf [radius.MaxPacketLength]byte
 	for try := 0; try <= c.cfg.Retries; try++ {
+		// Clear the previous try's wake-up before looking at ctx: a
+		// cancellation after this point pulls the deadline in again.
+		fired.Store(false)
+		conn.SetReadDeadline(time.Time{})
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		if _, err := conn.Write(wire); err != nil {
 			// ICMP unreachable from an earlier try surfaces here; the
 			// server is not there.
 			c.cfg.Log.Debug("radius write", "server", srv.Addr, "err", err)
 		}
-		fired.Store(false)
-		conn.SetReadDeadline(time.Time{})
 		t := c.cfg.Clock.AfterFunc(c.cfg.Timeout, wake)
 		for {
 			n, err := conn.Read(buf[:])

@@ -1,0 +1,362 @@
+package auth
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/md5"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"layeh.com/radius"
+	"layeh.com/radius/rfc2865"
+	"layeh.com/radius/rfc2866"
+	"layeh.com/radius/rfc2868"
+	"layeh.com/radius/rfc2869"
+	"layeh.com/radius/vendors/microsoft"
+
+	"github.com/l2tpsecd/l2tpsecd/internal/clock"
+)
+
+var t0 = time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+
+func testConfig(clk clock.Clock, servers ...string) RadiusConfig {
+	cfg := RadiusConfig{Timeout: time.Second, Retries: 2, DeadAfter: 2, DeadTime: time.Minute, Clock: clk}
+	for _, s := range servers {
+		cfg.Servers = append(cfg.Servers, RadiusServer{Addr: s, Secret: []byte("secret")})
+	}
+	return cfg
+}
+
+func addrs(s []*serverState) []string {
+	var out []string
+	for _, x := range s {
+		out = append(out, x.Addr)
+	}
+	return out
+}
+
+func TestServerSetDeadAndBack(t *testing.T) {
+	clk := clock.NewFake(t0)
+	cfg := testConfig(clk, "a:1812", "b:1812")
+	if err := cfg.setDefaults(); err != nil {
+		t.Fatal(err)
+	}
+	s := newServerSet("auth", &cfg)
+	a := s.servers[0]
+	if got := addrs(s.candidates()); len(got) != 2 || got[0] != "a:1812" {
+		t.Fatalf("candidates %v", got)
+	}
+	s.report(a, false)
+	if s.dead(0) {
+		t.Fatal("dead after one timeout, DeadAfter is 2")
+	}
+	s.report(a, true) // an answer resets the count
+	s.report(a, false)
+	if s.dead(0) {
+		t.Fatal("count not reset by an answer")
+	}
+	s.report(a, false)
+	if !s.dead(0) {
+		t.Fatal("not dead after two timeouts in a row")
+	}
+	if got := addrs(s.candidates()); len(got) != 1 || got[0] != "b:1812" {
+		t.Fatalf("dead server still a candidate: %v", got)
+	}
+	if metricValue(cfg.Metrics.DeadServers.WithLabelValues("auth")) != 1 {
+		t.Error("dead servers gauge not 1")
+	}
+	clk.Advance(time.Minute - time.Second)
+	if len(s.candidates()) != 1 {
+		t.Fatal("retried before the hold time")
+	}
+	clk.Advance(time.Second)
+	if got := addrs(s.candidates()); len(got) != 2 || got[0] != "a:1812" {
+		t.Fatalf("not retried after the hold time: %v", got)
+	}
+	// Its second chance fails: dead again at once, not after DeadAfter.
+	s.report(a, false)
+	if !s.dead(0) {
+		t.Fatal("a server failing its second chance is not held off again")
+	}
+	clk.Advance(time.Minute)
+	s.report(a, true)
+	if s.dead(0) || metricValue(cfg.Metrics.DeadServers.WithLabelValues("auth")) != 0 {
+		t.Fatal("an answer does not revive the server")
+	}
+}
+
+// The per-try timeout runs on the injected clock: a server that never
+// answers gets Retries+1 copies of the same packet, then is marked dead,
+// and the caller gets ReasonBackendUnavailable.
+func TestExchangeTimeoutOnFakeClock(t *testing.T) {
+	hole, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hole.Close()
+	clk := clock.NewFake(t0)
+	cfg := testConfig(clk, hole.LocalAddr().String())
+	cfg.DeadAfter = 1
+	a, err := NewRadiusAuth(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan Result, 1)
+	a.Authenticate(context.Background(), Request{Method: MethodPAP, User: "u", Password: []byte("p")}, func(r Result) { ch <- r })
+	var got [][]byte
+	buf := make([]byte, 4096)
+	for len(got) < 3 {
+		n, _, err := hole.ReadFrom(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, append([]byte(nil), buf[:n]...))
+		// Each copy arms one timer; fire it.
+		for clk.Pending() == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		clk.Advance(cfg.Timeout)
+	}
+	r := <-ch
+	if r.Accepted || r.Reason != ReasonBackendUnavailable {
+		t.Fatalf("result %+v", r)
+	}
+	if string(got[0]) != string(got[1]) || string(got[1]) != string(got[2]) {
+		t.Error("retransmissions differ from the first copy")
+	}
+	if !a.c.servers.dead(0) {
+		t.Error("server not marked dead")
+	}
+	// While dead it is not tried: the next request fails at once.
+	a.Authenticate(context.Background(), Request{Method: MethodPAP, User: "u", Password: []byte("p")}, func(r Result) { ch <- r })
+	if r := <-ch; r.Reason != ReasonBackendUnavailable {
+		t.Fatalf("second result %+v", r)
+	}
+}
+
+func TestAuthenticateCanceled(t *testing.T) {
+	hole, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hole.Close()
+	a, err := NewRadiusAuth(testConfig(clock.NewFake(t0), hole.LocalAddr().String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := make(chan Result, 1)
+	a.Authenticate(ctx, Request{Method: MethodPAP, User: "u", Password: []byte("p")}, func(r Result) { ch <- r })
+	buf := make([]byte, 4096)
+	hole.ReadFrom(buf) // the request is out
+	cancel()
+	if r := <-ch; r.Reason != ReasonCanceled {
+		t.Fatalf("result %+v", r)
+	}
+}
+
+func TestMessageAuthenticatorRoundTrip(t *testing.T) {
+	secret := []byte("xyzzy5461")
+	p := radius.New(radius.CodeAccessRequest, secret)
+	rfc2865.UserName_SetString(p, "nemo")
+	rfc2869.EAPMessage_Set(p, make([]byte, 600)) // three attributes
+	req, err := encodeRequest(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if present, err := checkMsgAuth(req, req[4:20], secret); !present || err != nil {
+		t.Fatalf("request Message-Authenticator: %v %v", present, err)
+	}
+	parsed, _ := radius.Parse(req, secret)
+	if eap, _ := rfc2869.EAPMessage_Lookup(parsed); len(eap) != 600 {
+		t.Fatalf("EAP-Message split and joined to %d bytes", len(eap))
+	}
+
+	reply := func(withMA bool, mutate func([]byte)) []byte {
+		q := parsed.Response(radius.CodeAccessChallenge)
+		rfc2865.State_Set(q, []byte("st"))
+		if withMA {
+			rfc2869.MessageAuthenticator_Set(q, make([]byte, 16))
+			raw, _ := q.MarshalBinary()
+			off, _ := findAttr(raw, rfc2869.MessageAuthenticator_Type)
+			mac := hmacMD5(secret, raw)
+			copy(raw[off:], mac)
+			rfc2869.MessageAuthenticator_Set(q, mac)
+		}
+		b, _ := q.Encode()
+		if mutate != nil {
+			mutate(b)
+		}
+		return b
+	}
+	if _, err := checkReply(reply(true, nil), req, secret); err != nil {
+		t.Fatalf("good reply refused: %v", err)
+	}
+	if _, err := checkReply(reply(false, nil), req, secret); err == nil {
+		t.Error("reply to EAP without Message-Authenticator accepted")
+	}
+	if _, err := checkReply(reply(true, func(b []byte) { b[len(b)-1] ^= 1 }), req, secret); err == nil {
+		t.Error("tampered reply accepted")
+	}
+	if _, err := checkReply(reply(true, nil), req, []byte("other")); err == nil {
+		t.Error("reply checked with the wrong secret accepted")
+	}
+	other := append([]byte(nil), req...)
+	other[1]++
+	if _, err := checkReply(reply(true, nil), other, secret); err == nil {
+		t.Error("reply with another identifier accepted")
+	}
+}
+
+func hmacMD5(key, data []byte) []byte {
+	m := hmac.New(md5.New, key)
+	m.Write(data)
+	return m.Sum(nil)
+}
+
+func TestMapReply(t *testing.T) {
+	secret := []byte("s")
+	p := radius.New(radius.CodeAccessAccept, secret)
+	rfc2865.FramedIPAddress_Set(p, net.IPv4(10, 1, 2, 3))
+	rfc2869.FramedPool_SetString(p, "staff")
+	rfc2865.SessionTimeout_Set(p, 7200)
+	rfc2865.IdleTimeout_Set(p, 300)
+	rfc2869.AcctInterimInterval_Set(p, 120)
+	rfc2865.Class_Add(p, []byte("c1"))
+	rfc2865.Class_Add(p, []byte("c2"))
+	microsoft.MSPrimaryDNSServer_Set(p, net.IPv4(10, 0, 0, 53))
+	microsoft.MSCHAP2Success_Set(p, []byte("\x07S=0123456789ABCDEF0123456789ABCDEF01234567 M=welcome"))
+	rfc2868.TunnelPrivateGroupID_AddString(p, 0, "ignored")
+	p.Add(radius.Type(250), []byte("unknown attribute"))
+	b, err := p.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := radius.Parse(b, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := mapReply(q, "alice", [16]byte{})
+	if !r.Accepted || r.StaticAddr != netip.MustParseAddr("10.1.2.3") || r.Pool != "staff" ||
+		r.SessionTimeout != 2*time.Hour || r.IdleTimeout != 5*time.Minute || r.InterimInterval != 2*time.Minute ||
+		len(r.Class) != 2 || string(r.Class[1]) != "c2" || len(r.DNS) != 1 || r.DNS[0] != netip.MustParseAddr("10.0.0.53") ||
+		r.AuthenticatorResponse != "S=0123456789ABCDEF0123456789ABCDEF01234567" {
+		t.Fatalf("%+v", r)
+	}
+
+	// Framed-IP-Address 255.255.255.254 means "the NAS chooses".
+	p = radius.New(radius.CodeAccessAccept, secret)
+	rfc2865.FramedIPAddress_Set(p, net.IPv4(255, 255, 255, 254))
+	if r := mapReply(p, "u", [16]byte{}); r.StaticAddr.IsValid() {
+		t.Errorf("special address taken as static: %v", r.StaticAddr)
+	}
+
+	for _, c := range []struct {
+		msg    string
+		reason Reason
+		code   int
+	}{
+		{"\x01E=691 R=1 C=00 V=3 M=bad", ReasonBadPassword, 691},
+		{"\x01E=647 R=0 V=3", ReasonDisabled, 647},
+		{"\x01E=649 R=0 V=3", ReasonRejected, 649},
+		{"", ReasonRejected, 0},
+	} {
+		p = radius.New(radius.CodeAccessReject, secret)
+		if c.msg != "" {
+			microsoft.MSCHAPError_SetString(p, c.msg)
+		}
+		r := mapReply(p, "u", [16]byte{})
+		if r.Accepted || r.Reason != c.reason || r.MSCHAPError != c.code {
+			t.Errorf("%q: %+v", c.msg, r)
+		}
+	}
+}
+
+func TestBuildAcct(t *testing.T) {
+	cfg := RadiusConfig{NASIPAddress: netip.MustParseAddr("198.51.100.1")}
+	rec := sessionRecords("b-1", t0)[2]
+	p, err := buildAcct(rec, []byte("s"), &cfg, rec.Time.Add(42*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rfc2866.AcctStatusType_Get(p) != rfc2866.AcctStatusType_Value_Stop ||
+		rfc2866.AcctInputOctets_Get(p) != 1234 || rfc2869.AcctInputGigawords_Get(p) != 5 ||
+		rfc2866.AcctOutputOctets_Get(p) != 99 || rfc2869.AcctOutputGigawords_Get(p) != 3 ||
+		rfc2866.AcctSessionTime_Get(p) != 90 || rfc2866.AcctDelayTime_Get(p) != 42 ||
+		rfc2866.AcctTerminateCause_Get(p) != rfc2866.AcctTerminateCause_Value_LostCarrier ||
+		!rfc2869.EventTimestamp_Get(p).Equal(rec.Time) ||
+		!rfc2865.NASIPAddress_Get(p).Equal(net.IPv4(198, 51, 100, 1)) || rfc2865.NASIdentifier_Get(p) != nil ||
+		string(rfc2865.Class_Get(p)) != "contract-42" {
+		t.Fatalf("Stop attributes wrong: %v", p.Attributes)
+	}
+	start := sessionRecords("b-1", t0)[0]
+	p, _ = buildAcct(start, []byte("s"), &cfg, start.Time)
+	if _, err := rfc2866.AcctInputOctets_Lookup(p); err == nil {
+		t.Error("Start carries octet counters")
+	}
+	if _, err := rfc2866.AcctDelayTime_Lookup(p); err == nil {
+		t.Error("Acct-Delay-Time on a record sent at once")
+	}
+}
+
+// recorder is an Accounter that keeps what it is given.
+type recorder struct{ recs []AcctRecord }
+
+func (r *recorder) Account(rec AcctRecord) { r.recs = append(r.recs, rec) }
+
+func TestInterims(t *testing.T) {
+	clk := clock.NewFake(t0)
+	rec := &recorder{}
+	start := sessionRecords("i-1", t0)[0]
+	var in uint64
+	it := StartInterims(clk, rec, time.Minute, start, func() Counters { in += 100; return Counters{InOctets: in} })
+	clk.Advance(59 * time.Second)
+	if len(rec.recs) != 0 {
+		t.Fatal("interim before the interval")
+	}
+	clk.Advance(2 * time.Minute)
+	it.Stop()
+	clk.Advance(time.Hour)
+	if len(rec.recs) != 2 {
+		t.Fatalf("%d interims, want 2", len(rec.recs))
+	}
+	r := rec.recs[1]
+	if r.Status != AcctInterim || r.SessionTime != 2*time.Minute || r.InOctets != 200 || r.Session.SessionID != "i-1" || string(r.Class[0]) != "contract-42" {
+		t.Fatalf("%+v", r)
+	}
+	if StartInterims(clk, rec, 0, start, nil) != nil {
+		t.Error("interims with a zero interval")
+	}
+	if InterimInterval(10*time.Minute, 0) != 10*time.Minute || InterimInterval(10*time.Minute, 5*time.Minute) != 5*time.Minute ||
+		InterimInterval(0, 10*time.Second) != time.Minute {
+		t.Error("InterimInterval")
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	if _, err := NewRadiusAuth(RadiusConfig{}); err == nil {
+		t.Error("no servers accepted")
+	}
+	if _, err := NewRadiusAuth(RadiusConfig{Servers: []RadiusServer{{Addr: "x:1"}}}); err == nil {
+		t.Error("server without secret accepted")
+	}
+	if _, err := NewRadiusAcct(testConfig(nil, "x:1"), AcctConfig{}); err == nil {
+		t.Error("accounting without state directory accepted")
+	}
+}
+
+func BenchmarkEncodeAccessRequest(b *testing.B) {
+	a, _ := NewRadiusAuth(testConfig(nil, "x:1"))
+	req := Request{Method: MethodPAP, User: "alice", Password: []byte("alice-secret"), Session: testSession}
+	b.ReportAllocs()
+	for b.Loop() {
+		p := radius.New(radius.CodeAccessRequest, []byte("secret"))
+		a.addCommon(p, req.User, req.Session)
+		addCredentials(p, req)
+		if _, err := encodeRequest(p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
