@@ -88,7 +88,7 @@ func newCertEnv(t *testing.T, key crltest.KeyType) *certEnv {
 // certServer is the daemon's [cert] section.
 type certServer struct {
 	mode          int
-	intermediates bool // configure the intermediate CA on the server
+	intermediates []string // intermediate CA files for the server to complete chains
 	userMatch     bool
 	crlFiles      []string
 	// serverCert and serverKey replace the root-issued server certificate.
@@ -103,8 +103,8 @@ func (e *certEnv) extra(s certServer) string {
 	}
 	fmt.Fprintf(&b, "certificate = %q\nkey = %q\n", s.serverCert, s.serverKey)
 	fmt.Fprintf(&b, "ca_certs = [%q]\n", filepath.Join(e.dir, "root-ca.crt"))
-	if s.intermediates {
-		fmt.Fprintf(&b, "intermediate_certs = [%q]\n", filepath.Join(e.dir, "intermediate-ca.crt"))
+	if len(s.intermediates) > 0 {
+		fmt.Fprintf(&b, "intermediate_certs = [%s]\n", quoteList(s.intermediates))
 	}
 	if len(s.crlFiles) > 0 {
 		fmt.Fprintf(&b, "crl_files = [%s]\n", quoteList(s.crlFiles))
@@ -557,7 +557,7 @@ func checkRevocation(t *testing.T, cn string, rec auditRecord, rv crltest.Revoke
 	if err != nil || !at.Equal(rv.Time) {
 		t.Errorf("%s: revoked_at %q, want %s", cn, s, rv.Time.UTC().Format(time.RFC3339))
 	}
-	wantReason := map[int]string{1: "keyCompromise", 3: "affiliationChanged", 4: "superseded"}[rv.Reason]
+	wantReason := map[int]string{1: "keyCompromise", 2: "cACompromise", 3: "affiliationChanged", 4: "superseded"}[rv.Reason]
 	if got, _ := rec.Fields["revocation_reason"].(string); got != wantReason {
 		t.Errorf("%s: revocation_reason %q, want %q", cn, got, wantReason)
 	}
@@ -570,7 +570,9 @@ func checkRevocation(t *testing.T, cn string, rec auditRecord, rv crltest.Revoke
 // (the client sends only its own certificate, as Windows does; the server
 // completes the chain with its configured intermediate and checks the
 // intermediate's CRL too); an untrusted, an expired and a not-yet-valid
-// certificate are refused with their reasons.
+// certificate are refused with their reasons, and so are a certificate
+// revoked on a CRL file of the configuration and one whose intermediate CA
+// the root has revoked.
 func TestCertChain(t *testing.T) {
 	step := stepper(t)
 	e := newCertEnv(t, crltest.RSA2048)
@@ -586,8 +588,31 @@ func TestCertChain(t *testing.T) {
 		NextUpdate: e.now.Add(7 * 24 * time.Hour), Revoked: []crltest.Revoked{rv}})), true); err != nil {
 		t.Fatal(err)
 	}
+	// A second intermediate that the root has revoked: its users are
+	// refused although their own certificate is on no CRL, since every
+	// certificate of the chain but the root is checked.
+	badCA, err := e.pki.Root.Intermediate("Revoked Lab Intermediate CA", crltest.Options{Key: e.key, NotBefore: e.now.AddDate(-1, 0, 0),
+		NotAfter: e.now.AddDate(5, 0, 0), CRLURLs: []string{e.base + "/root.crl"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	underBad, err := badCA.Leaf("under-revoked-ca", crltest.Options{Key: e.key, NotBefore: e.now.AddDate(0, 0, -30), NotAfter: e.now.AddDate(1, 0, 0),
+		CRLURLs: []string{e.base + "/revoked-ca.crl"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	badRV := revokeAt(e, badCA, 5*time.Hour, 2) // cACompromise
+	e.dp.Set("/root.crl", must(e.pki.Root.CRL(crltest.CRLOptions{ThisUpdate: e.now.Add(-time.Hour), NextUpdate: e.now.Add(7 * 24 * time.Hour),
+		Number: 2, Revoked: []crltest.Revoked{revokeAt(e, e.pki.Revoked, time.Hour, 1), badRV}})))
+	e.dp.Set("/revoked-ca.crl", must(badCA.CRL(crltest.CRLOptions{ThisUpdate: e.now.Add(-time.Hour), NextUpdate: e.now.Add(7 * 24 * time.Hour)})))
+	badCAFile := filepath.Join(e.dir, "revoked-intermediate-ca.crt")
+	if err := os.WriteFile(badCAFile, badCA.CertPEM(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
 	d := startDaemon(t, e.l, daemonConfig{Users: []user{{Name: labUser, Password: labPassword}},
-		Extra: e.extra(certServer{mode: 1, intermediates: true, crlFiles: []string{crlFile}})})
+		Extra: e.extra(certServer{mode: 1, intermediates: []string{filepath.Join(e.dir, "intermediate-ca.crt"), badCAFile},
+			crlFiles: []string{crlFile}})})
 	step("l2tpsecd ready")
 	type row struct {
 		cn   string
@@ -600,6 +625,7 @@ func TestCertChain(t *testing.T) {
 		{"expired", e.pki.Expired, refused("cert_expired")},
 		{"notyetvalid", e.pki.NotYetValid, refused("cert_not_yet_valid")},
 		{"file-revoked", offline, refused("revoked")},
+		{"under-revoked-ca", underBad, refused("revoked")},
 	}
 	var cfgs []lab.ClientConfig
 	for _, r := range rows {
@@ -614,8 +640,11 @@ func TestCertChain(t *testing.T) {
 	for i, r := range rows {
 		rec := checkVerdict(t, d, cs[i], r.cn, 1, r.want, errs[i])
 		t.Logf("%-18s %s %s %s", r.cn, rec.Event, rec.Reason, rec.Detail)
-		if r.id == offline {
+		switch r.id {
+		case offline:
 			checkRevocation(t, r.cn, rec, rv, crlFile)
+		case underBad:
+			checkRevocation(t, r.cn, rec, badRV, "/root.crl")
 		}
 	}
 	if n := e.dp.Hits("/intermediate.crl"); n == 0 {
