@@ -104,6 +104,8 @@ func parseFlags(args []string, stderr io.Writer) (opt Options, jsonOut, verbose 
 	fs.Float64Var(&opt.PPS, "pps", 10, "packets per second per client")
 	fs.DurationVar(&opt.Timeout, "timeout", 30*time.Second, "setup timeout per client")
 	fs.DurationVar(&opt.HangupWait, "hangup-timeout", 5*time.Second, "how long a hangup waits for the server's acknowledgements")
+	fs.DurationVar(&opt.L2TPRetransmit, "l2tp-retransmit", 0, "first L2TP control retransmission timeout (0: 1s, as real clients)")
+	fs.DurationVar(&opt.PPPRestart, "ppp-restart", 0, "PPP restart timer (0: 3s, as pppd)")
 	fs.BoolVar(&opt.Trace, "trace", false, "log every client's IKE, L2TP and PPP negotiation (with -v)")
 	fs.BoolVar(&jsonOut, "json", false, "print the summary as JSON")
 	fs.BoolVar(&verbose, "v", false, "log each client's progress")
@@ -153,6 +155,9 @@ func parseFlags(args []string, stderr io.Writer) (opt Options, jsonOut, verbose 
 	}
 	if opt.Rate < 0 || opt.PPS < 0 || opt.Concurrency < 0 || opt.Duration < 0 {
 		return opt, false, false, fmt.Errorf("-rate, -pps, -concurrency and -duration must not be negative")
+	}
+	if opt.L2TPRetransmit < 0 || opt.PPPRestart < 0 {
+		return opt, false, false, fmt.Errorf("-l2tp-retransmit and -ppp-restart must not be negative")
 	}
 	if opt.Timeout <= 0 || opt.HangupWait <= 0 {
 		return opt, false, false, fmt.Errorf("-timeout and -hangup-timeout must be positive")

@@ -72,7 +72,11 @@ type Options struct {
 	PPS         float64 // packets per second per client
 	Timeout     time.Duration
 	HangupWait  time.Duration
-	Trace       bool
+	// L2TPRetransmit and PPPRestart override the clients' first L2TP
+	// retransmission timeout and PPP restart timer (0: 1 s and 3 s).
+	L2TPRetransmit time.Duration
+	PPPRestart     time.Duration
+	Trace          bool
 }
 
 // Summary is what a run measured.
@@ -339,6 +343,7 @@ func (r *runner) dial(ctx context.Context, i int) result {
 	cfg := vpnclient.Config{
 		Server: o.Server, IKEPort: o.IKEPort, NATTPort: o.NATTPort, PSK: []byte(o.PSK),
 		User: expand(o.User, n), Password: expand(o.Password, n), AuthMethods: o.AuthMethods,
+		L2TPRetransmit: o.L2TPRetransmit, PPPRestart: o.PPPRestart,
 		Clock: r.clk, Logger: r.log.With("client", n), Trace: o.Trace,
 		OnIP: func(pkt []byte) { r.onIP(fl, pkt) },
 	}

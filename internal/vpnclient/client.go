@@ -47,6 +47,12 @@ type Config struct {
 	KeepaliveInterval time.Duration
 	// EchoInterval is the LCP echo period [30 s]; negative disables it.
 	EchoInterval time.Duration
+	// L2TPRetransmit is the first L2TP control retransmission timeout
+	// [1 s, RFC 2661 section 5.8's recommendation, as xl2tpd and Windows].
+	L2TPRetransmit time.Duration
+	// PPPRestart is the LCP/IPCP restart timer [3 s, RFC 1661 section
+	// 4.6, as pppd].
+	PPPRestart time.Duration
 	// HostName is the L2TP Host Name AVP ["l2tpsec-load"].
 	HostName string
 	// OnIP receives every IP packet the server sends down the link. It
@@ -130,7 +136,6 @@ type event struct {
 	err    error
 	child  *ike.ChildSA
 	p1     ike.Phase1Info
-	sess   *l2tp.Session
 	auth   ppp.AuthMethod
 	addr   netip.Addr
 }
@@ -284,7 +289,7 @@ func (c *Client) open() error {
 	c.dp = dp
 
 	ep, err := l2tp.NewEndpoint(l2tp.Config{Role: l2tp.RoleLAC, HostName: c.cfg.HostName, VendorName: "l2tpsecd",
-		DataLengthBit: true}, c.clk, c.log, (*l2tpSender)(c), (*l2tpHandler)(c))
+		DataLengthBit: true, RetransmitTimeout: c.cfg.L2TPRetransmit}, c.clk, c.log, (*l2tpSender)(c), (*l2tpHandler)(c))
 	if err != nil {
 		return fmt.Errorf("L2TP endpoint: %w", err)
 	}
@@ -360,6 +365,22 @@ func (c *Client) setup(ctx context.Context, t0 time.Time) error {
 		return &SetupError{Phase: PhaseIKE2, Reason: "sa_install", Err: err}
 	}
 
+	// The PPP client exists before the call so that SessionUp can start
+	// it at once: the server's first LCP frame may follow its ICRP/ICCN
+	// processing immediately.
+	methods := c.cfg.AuthMethods
+	if len(methods) == 0 {
+		methods = []ppp.AuthMethod{ppp.AuthMSCHAPv2, ppp.AuthCHAPMD5, ppp.AuthPAP}
+	}
+	c.ppp = ppp.NewClient(ppp.Config{
+		Output: c.pppOutput, Handler: (*pppHandler)(c), Clock: c.clk, Logger: c.log,
+		EchoInterval: c.cfg.EchoInterval, User: c.cfg.User, Password: c.cfg.Password,
+		AuthMethods: methods, WantDNS: true, FSM: ppp.FSMConfig{RestartTimer: c.cfg.PPPRestart},
+	})
+	if c.cfg.Trace {
+		c.ppp.SetTrace(c.log)
+	}
+
 	t, err := c.ep.Dial(esp.Handle(c.handle.Load()), l2tpPort)
 	if err != nil {
 		return &SetupError{Phase: PhaseL2TPTunnel, Reason: "dial", Err: err}
@@ -371,24 +392,10 @@ func (c *Client) setup(ctx context.Context, t0 time.Time) error {
 	if _, err = step(PhaseL2TPTunnel, evTunnel); err != nil {
 		return err
 	}
-	if e, err = step(PhaseL2TPSession, evSession); err != nil {
+	if _, err = step(PhaseL2TPSession, evSession); err != nil {
 		return err
 	}
-	c.sess.Store(e.sess)
 
-	methods := c.cfg.AuthMethods
-	if len(methods) == 0 {
-		methods = []ppp.AuthMethod{ppp.AuthMSCHAPv2, ppp.AuthCHAPMD5, ppp.AuthPAP}
-	}
-	c.ppp = ppp.NewClient(ppp.Config{
-		Output: c.pppOutput, Handler: (*pppHandler)(c), Clock: c.clk, Logger: c.log,
-		EchoInterval: c.cfg.EchoInterval, User: c.cfg.User, Password: c.cfg.Password,
-		AuthMethods: methods, WantDNS: true,
-	})
-	if c.cfg.Trace {
-		c.ppp.SetTrace(c.log)
-	}
-	c.ppp.Start()
 	if e, err = step(PhaseLCP, evLCP); err != nil {
 		return err
 	}
@@ -704,20 +711,18 @@ type l2tpHandler Client
 
 func (h *l2tpHandler) TunnelUp(*l2tp.Tunnel) { (*Client)(h).post(event{kind: evTunnel}) }
 func (h *l2tpHandler) SessionUp(s *l2tp.Session) {
-	(*Client)(h).post(event{kind: evSession, sess: s})
+	c := (*Client)(h)
+	c.sess.Store(s)
+	c.post(event{kind: evSession})
+	c.ppp.Start()
 }
 func (h *l2tpHandler) SessionData(_ *l2tp.Session, frame []byte) {
-	c := (*Client)(h)
-	if c.ppp != nil {
-		_ = c.ppp.Input(frame)
-	}
+	_ = (*Client)(h).ppp.Input(frame)
 }
 func (h *l2tpHandler) SessionDown(_ *l2tp.Session, cause l2tp.Cause) {
 	c := (*Client)(h)
 	c.post(event{kind: evFail, reason: "l2tp_session_" + cause.Reason.String(), err: fmt.Errorf("%w: %v", ErrRejected, cause)})
-	if c.ppp != nil {
-		c.ppp.LowerDown()
-	}
+	c.ppp.LowerDown()
 }
 func (h *l2tpHandler) TunnelDown(_ *l2tp.Tunnel, cause l2tp.Cause) {
 	(*Client)(h).post(event{kind: evFail, reason: "l2tp_tunnel_" + cause.Reason.String(), err: fmt.Errorf("%w: %v", ErrRejected, cause)})
