@@ -32,8 +32,10 @@ type AcctConfig struct {
 
 // RadiusAcct is the RADIUS accounting back end (RFC 2866, RFC 2869). It
 // implements Accounter: Account returns at once and one sender goroutine
-// delivers the records in order. While a server answers, records wait in
-// memory only for the time of their exchange; as soon as every server fails,
+// delivers the records in order. While a server answers, Starts and
+// Interim-Updates wait in memory only for the time of their exchange, and a
+// Stop is written to disk (with whatever is before it) before it is sent;
+// as soon as every server fails,
 // the waiting records and every later one go to the on-disk queue (fsynced,
 // in order) until it has been emptied again, so a record accepted while
 // the servers are down survives a crash and a restart (the queue is loaded
@@ -49,6 +51,7 @@ type RadiusAcct struct {
 
 	mu      sync.Mutex // guards the fields below
 	mem     []AcctRecord
+	memStop bool // a Stop is in mem: write mem to disk before sending on
 	disk    *diskQueue
 	blocked bool // every server failed; wait for the retry timer
 	retry   clock.Timer
@@ -97,6 +100,9 @@ func (a *RadiusAcct) Account(rec AcctRecord) {
 		return
 	}
 	a.mem = append(a.mem, rec)
+	if rec.Status == AcctStop {
+		a.memStop = true
+	}
 	a.mu.Unlock()
 	a.signal()
 }
@@ -165,6 +171,10 @@ func (a *RadiusAcct) spillLocked() error {
 	n := copy(a.mem, a.mem[i:])
 	clear(a.mem[n:])
 	a.mem = a.mem[:n]
+	a.memStop = false
+	for _, r := range a.mem {
+		a.memStop = a.memStop || r.Status == AcctStop
+	}
 	a.c.cfg.Metrics.QueueLen.Set(float64(a.disk.len()))
 	return err
 }
@@ -180,6 +190,11 @@ func (a *RadiusAcct) next() (rec AcctRecord, fromDisk, ok bool) {
 			a.spillLocked()
 		}
 		return AcctRecord{}, false, false
+	}
+	if a.memStop {
+		// A Stop carries the session's totals: it goes to disk before it
+		// is sent, with everything before it, so that order holds.
+		a.spillLocked()
 	}
 	if a.disk.len() > 0 {
 		if len(a.mem) > 0 {

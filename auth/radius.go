@@ -1,30 +1,50 @@
-package auth
-
-// The RADIUS back end: RFC 2865 (authentication), RFC 2866 and 2869
-// (accounting, Gigawords, Event-Timestamp, Acct-Interim-Interval), RFC 3579
-// (EAP pass-through and Message-Authenticator), RFC 2868 (tunnel
-// attributes), RFC 2548 (Microsoft vendor attributes), RFC 2759 (MS-CHAPv2)
-// and RFC 5176 (Disconnect and CoA). Attributes are built and read with
-// layeh.com/radius; this file holds what that module lacks: servers with
-// failover and dead-server detection, retransmission on the injected clock,
-// Message-Authenticator and reply checks, and the metrics.
+// # RADIUS
 //
-// How the server wires it (every type below is documented where it is
-// declared):
+// RadiusAuth, RadiusAcct and DAEServer are the RADIUS back end: RFC 2865
+// (authentication), RFC 2866 and RFC 2869 (accounting, Gigawords,
+// Event-Timestamp, Acct-Interim-Interval), RFC 3579 (EAP pass-through and
+// Message-Authenticator on every Access-Request), RFC 2868 (tunnel
+// attributes), RFC 2548 (Microsoft attributes for MS-CHAPv2 and DNS), RFC
+// 2759 (MS-CHAPv2) and RFC 5176 (Disconnect and CoA). Attributes are built
+// and read with layeh.com/radius and its rfc* and vendors/microsoft
+// packages; this package adds servers with failover and dead-server
+// detection, retransmission on the injected clock, the checks on replies,
+// the on-disk accounting queue and the metrics.
+//
+// How the server wires it:
 //
 //	m := auth.NewRadiusMetrics(reg)             // once per registry
 //	cfg := auth.RadiusConfig{
-//		Servers: []auth.RadiusServer{{Addr: "10.0.0.5:1812", Secret: s}, {Addr: "10.0.0.6:1812", Secret: s}},
+//		Servers:       []auth.RadiusServer{{Addr: "10.0.0.5:1812", Secret: s}, {Addr: "10.0.0.6:1812", Secret: s}},
 //		NASIdentifier: "vpn-1", Timeout: 3 * time.Second, Retries: 2,
 //		Clock: clock.Real{}, Log: log, Metrics: m,
 //	}
-//	ra, _ := auth.NewRadiusAuth(cfg)           // auth.Authenticator; also AuthenticateEAP, AuthenticateRadius
-//	acfg := cfg; acfg.Servers = acctServers     // port 1813
-//	acct, _ := auth.NewRadiusAcct(acfg, auth.AcctConfig{StateDir: "/var/lib/l2tpsecd"})
-//	defer acct.Close()                          // auth.Accounter; the disk queue is reloaded at start
-//	it := auth.StartInterims(clk, acct, interval, startRecord, readCounters) // per session; it.Stop()
-//	dae, _ := auth.ListenDAE(auth.DAEConfig{Addr: ":3799", Secret: s, Allowed: nets, ...}, sessions)
-//	go dae.Serve()                              // sessions implements auth.SessionControl
+//	ra, err := auth.NewRadiusAuth(cfg)         // an auth.Authenticator
+//	ra.AuthenticateRadius(ctx, req, done)       // same, with RadiusReply (InterimInterval, Reply-Message, E= code)
+//	ra.AuthenticateEAP(ctx, eapReq, done)       // one EAP round: ppp.AuthRequest.EAPMessage/EAPState <-> EAPRequest/EAPResult
+//
+//	acfg := cfg
+//	acfg.Servers = acctServers                  // port 1813
+//	acct, err := auth.NewRadiusAcct(acfg, auth.AcctConfig{StateDir: "/var/lib/l2tpsecd"})
+//	defer acct.Close()                          // an auth.Accounter; its disk queue is reloaded at start
+//	acct.Account(startRecord)                   // Start, then per session:
+//	it := auth.StartInterims(clk, acct, auth.InterimInterval(configured, reply.InterimInterval), startRecord, readCounters)
+//	it.Stop()                                   // before the Stop record
+//
+//	dae, err := auth.ListenDAE(auth.DAEConfig{Addr: ":3799", Secret: s, Allowed: nets, Clock: clk, Log: log, Metrics: m}, sessions)
+//	go dae.Serve()                              // sessions implements auth.SessionControl; dae.Close() to stop
+//
+// Delivery guarantees of accounting: records are sent in order by one
+// sender; when every server fails they go to StateDir/acct.queue.<n>
+// (fsynced) and are sent from there, in order, once a server answers,
+// including after a restart. A Stop is always on disk before it is sent.
+// Starts and Interim-Updates accepted while a server answers are only in
+// memory until sent (a crash in that window of one exchange loses them);
+// Close writes them to disk. When the queue reaches AcctConfig.MaxQueueBytes
+// the oldest Interim-Updates are dropped first, then new Starts and
+// Interim-Updates are refused (counted in acct_queue_dropped_total); Stops
+// are always written.
+package auth
 
 import (
 	"context"
