@@ -16,6 +16,7 @@ import (
 	"layeh.com/radius/rfc2866"
 	"layeh.com/radius/rfc2868"
 	"layeh.com/radius/rfc2869"
+	"layeh.com/radius/rfc3162"
 	"layeh.com/radius/vendors/microsoft"
 )
 
@@ -177,15 +178,18 @@ func (a *RadiusAuth) addCommon(p *radius.Packet, user string, s SessionInfo) err
 	return nil
 }
 
-// addNAS adds NAS-IP-Address and/or NAS-Identifier.
+// addNAS adds NAS-IP-Address (NAS-IPv6-Address, RFC 3162, for an IPv6
+// address) and/or NAS-Identifier; with neither configured the identifier
+// "l2tpsecd" is sent, as RFC 2865 section 4.1 requires one of them.
 func addNAS(p *radius.Packet, cfg *RadiusConfig) error {
-	if cfg.NASIPAddress.IsValid() {
-		ip := net.IP(cfg.NASIPAddress.AsSlice())
-		if cfg.NASIPAddress.Is4() {
-			rfc2865.NASIPAddress_Add(p, ip)
-		}
+	ip := cfg.NASIPAddress.Unmap()
+	switch {
+	case ip.Is4():
+		rfc2865.NASIPAddress_Add(p, net.IP(ip.AsSlice()))
+	case ip.Is6():
+		rfc3162.NASIPv6Address_Add(p, net.IP(ip.AsSlice()))
 	}
-	if cfg.NASIdentifier != "" || !cfg.NASIPAddress.Is4() {
+	if cfg.NASIdentifier != "" || !ip.IsValid() {
 		id := cfg.NASIdentifier
 		if id == "" {
 			id = "l2tpsecd"

@@ -14,6 +14,7 @@ import (
 	"layeh.com/radius/rfc2866"
 	"layeh.com/radius/rfc2868"
 	"layeh.com/radius/rfc2869"
+	"layeh.com/radius/rfc3162"
 	"layeh.com/radius/vendors/microsoft"
 
 	"github.com/l2tpsecd/l2tpsecd/internal/clock"
@@ -357,6 +358,59 @@ func BenchmarkEncodeAccessRequest(b *testing.B) {
 		addCredentials(p, req)
 		if _, err := encodeRequest(p); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// A server that never answers holds no caller: every Authenticate returns
+// at once, and beyond MaxOutstanding requests fail at once instead of
+// queuing behind it.
+func TestDeadServerBlocksNobody(t *testing.T) {
+	hole, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hole.Close()
+	clk := clock.NewFake(t0)
+	cfg := testConfig(clk, hole.LocalAddr().String())
+	cfg.MaxOutstanding = 4
+	a, err := NewRadiusAuth(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := make(chan Result, 5)
+	for i := 0; i < 5; i++ {
+		a.Authenticate(ctx, Request{Method: MethodPAP, User: "u", Password: []byte("p")}, func(r Result) { ch <- r })
+	}
+	// The fifth is refused without waiting for the clock.
+	if r := <-ch; r.Reason != ReasonBackendUnavailable || r.Detail != ErrTooBusy.Error() {
+		t.Fatalf("fifth: %+v", r)
+	}
+	cancel()
+	for i := 0; i < 4; i++ {
+		if r := <-ch; r.Reason != ReasonCanceled {
+			t.Fatalf("pending %d: %+v", i, r)
+		}
+	}
+}
+
+func TestAddNAS(t *testing.T) {
+	for _, c := range []struct {
+		cfg    RadiusConfig
+		v4, v6 bool
+		ident  string
+	}{
+		{RadiusConfig{}, false, false, "l2tpsecd"},
+		{RadiusConfig{NASIPAddress: netip.MustParseAddr("198.51.100.1")}, true, false, ""},
+		{RadiusConfig{NASIPAddress: netip.MustParseAddr("2001:db8::1"), NASIdentifier: "n"}, false, true, "n"},
+	} {
+		p := radius.New(radius.CodeAccessRequest, []byte("s"))
+		addNAS(p, &c.cfg)
+		_, e4 := rfc2865.NASIPAddress_Lookup(p)
+		_, e6 := rfc3162.NASIPv6Address_Lookup(p)
+		if (e4 == nil) != c.v4 || (e6 == nil) != c.v6 || rfc2865.NASIdentifier_GetString(p) != c.ident {
+			t.Errorf("%+v: %v", c.cfg, p.Attributes)
 		}
 	}
 }
