@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -762,4 +763,80 @@ func TestCertUserMatch(t *testing.T) {
 		t.Errorf("%d sessions started, want only the holder's", n)
 	}
 	step("the other user was refused")
+}
+
+// TestCertCRLCache: strong_crl_check 2 with the CRL cached on disk under
+// state_dir. After a restart of the daemon the distribution point refuses,
+// yet the client is admitted on the cached CRL, which is still current; the
+// metrics count fetches by source and checks by mode, outcome and reason.
+func TestCertCRLCache(t *testing.T) {
+	step := stepper(t)
+	e := newCertEnv(t, crltest.RSA2048)
+	dc := daemonConfig{Users: []user{{Name: labUser, Password: labPassword}}, Extra: e.extra(certServer{mode: 2})}
+	d := startDaemon(t, e.l, dc)
+	step("l2tpsecd ready")
+	c := e.l.NewClient(t, lab.ClientConfig{Cert: e.clientCert(t, "valid", e.pki.Valid), User: labUser, Password: labPassword})
+	step("guest booted")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	err := c.Connect(ctx)
+	checkVerdict(t, d, c, "valid", 2, accepted("ok"), err)
+	if err != nil {
+		t.FailNow()
+	}
+	step("connected with the CRL fetched")
+	m := d.metrics(t)
+	if v := metricValue(m, `l2tpsecd_crl_fetches_total{result="ok",source="http"}`); v < 1 {
+		t.Errorf("CRL fetches over HTTP = %v, want at least 1", v)
+	}
+	if v := metricValue(m, `l2tpsecd_crl_certificate_checks_total{mode="2",outcome="accept",reason="ok"}`); v != 1 {
+		t.Errorf("accepted checks in mode 2 = %v, want 1", v)
+	}
+	if err := c.Disconnect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitNoSessions(t, d, 20*time.Second)
+	// The killed pppd may still hold ppp0 (it waits for a Terminate-Ack
+	// that cannot come); a new pppd would take ppp1, while the lab's
+	// Connect routes through ppp0.
+	if out, err := c.Guest.Run(ctx, "for i in $(seq 1 100); do pidof pppd >/dev/null || ip link show ppp0 >/dev/null 2>&1 || exit 0; sleep 0.2; done; pidof pppd; ip link show; exit 1"); err != nil {
+		t.Fatalf("the client's old pppd did not go away: %v\n%s", err, out)
+	}
+
+	if err := d.proc.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for d.proc.Signal(syscall.Signal(0)) == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("l2tpsecd still running 15 s after SIGTERM")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	e.dp.SetStatus("/root.crl", http.StatusServiceUnavailable)
+	d = startDaemon(t, e.l, dc)
+	step("l2tpsecd restarted; the distribution point now answers 503")
+	if err := c.Connect(ctx); err != nil {
+		t.Fatalf("connect on the cached CRL: %v", err)
+	}
+	step("connected on the cached CRL")
+	recs := d.records(func(r auditRecord) bool { return strings.HasPrefix(r.Event, "certificate_") && r.ID == "CN=valid" })
+	if len(recs) != 2 || recs[1].Event != "certificate_accepted" || recs[1].Reason != "ok" {
+		t.Errorf("certificate audit records %v, want a second certificate_accepted with reason ok", recs)
+	}
+	m = d.metrics(t)
+	if v := metricValue(m, `l2tpsecd_crl_fetches_total{result="ok",source="disk_cache"}`); v < 1 {
+		t.Errorf("CRL reads from the disk cache = %v, want at least 1\n%s", v, grepLines(m, "l2tpsecd_crl_"))
+	}
+}
+
+// grepLines returns the lines of text that contain s.
+func grepLines(text, s string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, s) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
