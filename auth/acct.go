@@ -31,31 +31,46 @@ type AcctConfig struct {
 }
 
 // RadiusAcct is the RADIUS accounting back end (RFC 2866, RFC 2869). It
-// implements Accounter: Account returns at once and one sender goroutine
-// delivers the records in order. While a server answers, Starts and
-// Interim-Updates wait in memory only for the time of their exchange, and a
-// Stop is written to disk (with whatever is before it) before it is sent;
-// as soon as every server fails,
-// the waiting records and every later one go to the on-disk queue (fsynced,
-// in order) until it has been emptied again, so a record accepted while
-// the servers are down survives a crash and a restart (the queue is loaded
-// again by NewRadiusAcct). Close spills what is still in memory to disk.
+// implements Accounter: Account returns at once (it takes one short lock,
+// never waits for the disk or the network) and one sender goroutine
+// delivers the records in order.
+//
+// A record is in one of three places, in this order: the incoming list
+// (just accounted), memory (taken by the sender, possibly in flight), and
+// the on-disk queue. While a server answers, Starts and Interim-Updates
+// stay in memory for the time of their exchange. A Stop is written to disk
+// at once by a persister goroutine, together with everything accounted
+// before it (including a record in flight), so that a crash cannot lose
+// it. As soon as every server fails, everything goes to disk and stays
+// there, in order, until the queue has been emptied again, also across a
+// restart (NewRadiusAcct loads the queue). Close writes what is left in
+// memory to disk.
 type RadiusAcct struct {
 	c    *client
 	acfg AcctConfig
 
-	ctx    context.Context
-	cancel context.CancelFunc
-	wake   chan struct{}
-	done   chan struct{}
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wake    chan struct{} // to the sender
+	persist chan struct{} // to the persister: a Stop arrived
+	done    chan struct{} // both goroutines ended
+	wg      sync.WaitGroup
 
-	mu      sync.Mutex // guards the fields below
-	mem     []AcctRecord
-	memStop bool // a Stop is in mem: write mem to disk before sending on
-	disk    *diskQueue
-	blocked bool // every server failed; wait for the retry timer
-	retry   clock.Timer
-	closed  bool
+	inMu         sync.Mutex // guards incoming, incomingStop and closed
+	incoming     []AcctRecord
+	incomingStop bool
+	closed       bool
+
+	mu sync.Mutex // guards the fields below; taken before inMu
+	// mem holds records taken from incoming, not on disk, in order.
+	mem []AcctRecord
+	// inflight is the record being sent; onDisk says it is also the head
+	// of the disk queue (it came from there or was written since).
+	inflight *AcctRecord
+	onDisk   bool
+	disk     *diskQueue
+	blocked  bool // every server failed; wait for the retry timer
+	retry    clock.Timer
 }
 
 // NewRadiusAcct loads the on-disk queue from acfg.StateDir and starts the
@@ -78,13 +93,17 @@ func NewRadiusAcct(cfg RadiusConfig, acfg AcctConfig) (*RadiusAcct, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &RadiusAcct{c: c, acfg: acfg, disk: q, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	a := &RadiusAcct{c: c, acfg: acfg, disk: q, wake: make(chan struct{}, 1),
+		persist: make(chan struct{}, 1), done: make(chan struct{})}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	c.cfg.Metrics.QueueLen.Set(float64(q.len()))
 	if q.len() > 0 {
 		c.cfg.Log.Info("accounting records queued on disk", "records", q.len())
 	}
+	a.wg.Add(2)
 	go a.run()
+	go a.persister()
+	go func() { a.wg.Wait(); close(a.done) }()
 	return a, nil
 }
 
@@ -93,126 +112,173 @@ func (a *RadiusAcct) Account(rec AcctRecord) {
 	if rec.Time.IsZero() {
 		rec.Time = a.c.cfg.Clock.Now()
 	}
-	a.mu.Lock()
+	a.inMu.Lock()
 	if a.closed {
-		a.mu.Unlock()
+		a.inMu.Unlock()
 		a.c.cfg.Log.Error("accounting record after Close", "session", rec.Session.SessionID, "status", rec.Status)
 		return
 	}
-	a.mem = append(a.mem, rec)
-	if rec.Status == AcctStop {
-		a.memStop = true
+	a.incoming = append(a.incoming, rec)
+	stop := rec.Status == AcctStop
+	a.incomingStop = a.incomingStop || stop
+	a.inMu.Unlock()
+	if stop {
+		signal(a.persist)
 	}
-	a.mu.Unlock()
-	a.signal()
+	signal(a.wake)
 }
 
-// Queued returns the number of records waiting on disk and in memory.
+// Queued returns the number of records waiting on disk and in memory
+// (including one in flight that is not on disk).
 func (a *RadiusAcct) Queued() (disk, mem int) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.disk.len(), len(a.mem)
+	a.inMu.Lock()
+	defer a.inMu.Unlock()
+	mem = len(a.mem) + len(a.incoming)
+	if a.inflight != nil && !a.onDisk {
+		mem++
+	}
+	return a.disk.len(), mem
 }
 
 // Close stops the sender, writes the records not yet delivered to the disk
 // queue and closes it. An exchange in progress is abandoned (its record is
 // kept, so it may reach the server twice).
 func (a *RadiusAcct) Close() error {
-	a.mu.Lock()
+	a.inMu.Lock()
 	if a.closed {
-		a.mu.Unlock()
+		a.inMu.Unlock()
 		return nil
 	}
 	a.closed = true
-	if a.retry != nil {
-		a.retry.Stop()
-	}
-	a.mu.Unlock()
+	a.inMu.Unlock()
 	a.cancel()
-	a.signal()
 	<-a.done
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if a.retry != nil {
+		a.retry.Stop()
+	}
+	a.takeIncomingLocked()
 	err := a.spillLocked()
 	return errors.Join(err, a.disk.close())
 }
 
-func (a *RadiusAcct) signal() {
+func signal(c chan struct{}) {
 	select {
-	case a.wake <- struct{}{}:
+	case c <- struct{}{}:
 	default:
 	}
 }
 
-// spillLocked moves the records in memory to the end of the disk queue.
+// takeIncomingLocked moves incoming to the end of mem.
+func (a *RadiusAcct) takeIncomingLocked() {
+	a.inMu.Lock()
+	a.mem = append(a.mem, a.incoming...)
+	clear(a.incoming)
+	a.incoming = a.incoming[:0]
+	a.incomingStop = false
+	a.inMu.Unlock()
+}
+
+// spillLocked writes the record in flight (unless already there) and the
+// records in memory to the end of the disk queue, in order. On a disk
+// error what was not written stays in memory.
 func (a *RadiusAcct) spillLocked() error {
+	if a.inflight != nil && !a.onDisk {
+		// The sender only sends from memory while the disk queue is
+		// empty, so the record in flight becomes the head.
+		if err := a.pushLocked(*a.inflight); err != nil {
+			return err
+		}
+		a.onDisk = true
+	}
 	var err error
 	i := 0
 	for ; i < len(a.mem); i++ {
-		rec := a.mem[i]
-		var dropped []AcctRecord
-		dropped, err = a.disk.push(rec)
-		for _, d := range dropped {
-			a.c.cfg.Metrics.QueueDrops.WithLabelValues(d.Status.String()).Inc()
-			a.c.cfg.Log.Warn("accounting queue full: oldest interim update dropped", "session", d.Session.SessionID)
-		}
-		if errors.Is(err, ErrQueueFull) {
-			a.c.cfg.Metrics.QueueDrops.WithLabelValues(rec.Status.String()).Inc()
-			a.c.cfg.Log.Error("accounting queue full: record dropped", "session", rec.Session.SessionID, "status", rec.Status)
-			err = nil
-			continue
-		}
-		if err != nil {
-			// The disk failed: keep the rest in memory rather than lose it.
-			a.c.cfg.Log.Error("accounting queue write", "err", err)
+		if err = a.pushLocked(a.mem[i]); err != nil {
 			break
 		}
 	}
 	n := copy(a.mem, a.mem[i:])
 	clear(a.mem[n:])
 	a.mem = a.mem[:n]
-	a.memStop = false
-	for _, r := range a.mem {
-		a.memStop = a.memStop || r.Status == AcctStop
-	}
 	a.c.cfg.Metrics.QueueLen.Set(float64(a.disk.len()))
 	return err
 }
 
-// next returns the record to send: the oldest on disk, else the oldest in
-// memory. While the disk queue is not empty, new records join it first so
-// that order is kept.
-func (a *RadiusAcct) next() (rec AcctRecord, fromDisk, ok bool) {
+// pushLocked appends rec to the disk queue. A record refused because the
+// queue is full is counted and reported as written: there is nothing else
+// to do with it.
+func (a *RadiusAcct) pushLocked(rec AcctRecord) error {
+	dropped, err := a.disk.push(rec)
+	for _, d := range dropped {
+		a.c.cfg.Metrics.QueueDrops.WithLabelValues(d.Status.String()).Inc()
+		a.c.cfg.Log.Warn("accounting queue full: oldest interim update dropped", "session", d.Session.SessionID)
+	}
+	if errors.Is(err, ErrQueueFull) {
+		a.c.cfg.Metrics.QueueDrops.WithLabelValues(rec.Status.String()).Inc()
+		a.c.cfg.Log.Error("accounting queue full: record dropped", "session", rec.Session.SessionID, "status", rec.Status)
+		return nil
+	}
+	if err != nil {
+		a.c.cfg.Log.Error("accounting queue write", "err", err)
+	}
+	return err
+}
+
+// persister writes Stops to disk as soon as they are accounted.
+func (a *RadiusAcct) persister() {
+	defer a.wg.Done()
+	for {
+		select {
+		case <-a.persist:
+		case <-a.ctx.Done():
+			return
+		}
+		a.mu.Lock()
+		a.takeIncomingLocked()
+		a.spillLocked()
+		a.mu.Unlock()
+		signal(a.wake)
+	}
+}
+
+// next picks the record to send and marks it in flight: the oldest on
+// disk, else the oldest in memory. While the disk queue is not empty, new
+// records join it first so that order is kept.
+func (a *RadiusAcct) next() (AcctRecord, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.closed || a.blocked {
-		if a.blocked && len(a.mem) > 0 {
-			a.spillLocked()
-		}
-		return AcctRecord{}, false, false
-	}
-	if a.memStop {
-		// A Stop carries the session's totals: it goes to disk before it
-		// is sent, with everything before it, so that order holds.
-		a.spillLocked()
-	}
-	if a.disk.len() > 0 {
+	a.takeIncomingLocked()
+	if a.blocked {
 		if len(a.mem) > 0 {
 			a.spillLocked()
 		}
-		rec, _ := a.disk.front()
-		return rec, true, true
+		return AcctRecord{}, false
+	}
+	if a.disk.len() > 0 && len(a.mem) > 0 {
+		a.spillLocked()
+	}
+	if rec, ok := a.disk.front(); ok {
+		a.inflight, a.onDisk = &rec, true
+		return rec, true
 	}
 	if len(a.mem) > 0 {
-		return a.mem[0], false, true
+		rec := a.mem[0]
+		a.mem[0] = AcctRecord{}
+		a.mem = a.mem[1:]
+		a.inflight, a.onDisk = &rec, false
+		return rec, true
 	}
-	return AcctRecord{}, false, false
+	return AcctRecord{}, false
 }
 
 func (a *RadiusAcct) run() {
-	defer close(a.done)
+	defer a.wg.Done()
 	for {
-		rec, fromDisk, ok := a.next()
+		rec, ok := a.next()
 		if !ok {
 			select {
 			case <-a.wake:
@@ -224,32 +290,35 @@ func (a *RadiusAcct) run() {
 		err := a.sendRecord(a.ctx, rec)
 		a.mu.Lock()
 		if err == nil {
-			if fromDisk {
+			if a.onDisk {
 				if perr := a.disk.pop(); perr != nil {
 					a.c.cfg.Log.Error("accounting queue", "err", perr)
 				}
 				a.c.cfg.Metrics.QueueLen.Set(float64(a.disk.len()))
-			} else {
-				a.mem[0] = AcctRecord{}
-				a.mem = a.mem[1:]
 			}
+			a.inflight = nil
 			a.mu.Unlock()
 			continue
 		}
-		if a.closed {
+		if a.ctx.Err() != nil {
+			// Close: the record stays in flight for Close to write.
 			a.mu.Unlock()
 			return
 		}
 		a.c.cfg.Log.Warn("accounting: no server took the record; queuing on disk", "session", rec.Session.SessionID, "status", rec.Status, "err", err)
-		if !fromDisk {
-			a.spillLocked()
+		a.takeIncomingLocked()
+		a.spillLocked()
+		if a.inflight != nil && !a.onDisk {
+			// The disk failed too: keep the record first in memory.
+			a.mem = append([]AcctRecord{*a.inflight}, a.mem...)
 		}
+		a.inflight = nil
 		a.blocked = true
 		a.retry = a.c.cfg.Clock.AfterFunc(a.acfg.RetryInterval, func() {
 			a.mu.Lock()
 			a.blocked = false
 			a.mu.Unlock()
-			a.signal()
+			signal(a.wake)
 		})
 		a.mu.Unlock()
 	}

@@ -9,6 +9,8 @@ import (
 
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2866"
+
+	"github.com/l2tpsecd/l2tpsecd/internal/clock"
 )
 
 // acctStub is an in-process accounting server that answers unless down.
@@ -117,4 +119,40 @@ func TestAcctDownQueuedRestartInOrder(t *testing.T) {
 			t.Errorf("record %d sent an hour late with Acct-Delay-Time %d", i, d)
 		}
 	}
+}
+
+// A Stop reaches the disk while the server is still working on the
+// records before it, so that a crash at that moment cannot lose it.
+func TestAcctStopOnDiskBeforeSent(t *testing.T) {
+	hole, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hole.Close()
+	clk := clock.NewFake(t0) // never advanced: the first exchange never ends
+	dir := t.TempDir()
+	a, err := NewRadiusAcct(RadiusConfig{
+		Servers: []RadiusServer{{Addr: hole.LocalAddr().String(), Secret: []byte("s")}}, Clock: clk,
+	}, AcctConfig{StateDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := sessionRecords("crash", t0)
+	a.Account(recs[0])
+	buf := make([]byte, 4096)
+	hole.ReadFrom(buf) // the Start is in flight
+	a.Account(recs[1])
+	a.Account(recs[2])
+	waitFor(t, "the Stop on disk", func() bool { d, _ := a.Queued(); return d == 3 })
+
+	// What a restart after a crash now would load:
+	q, err := openDiskQueue(dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(q); len(got) != 3 || got[0] != "crash/start" || got[2] != "crash/stop" {
+		t.Fatalf("on disk: %v", got)
+	}
+	q.close()
+	a.Close()
 }

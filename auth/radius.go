@@ -37,10 +37,11 @@
 // Delivery guarantees of accounting: records are sent in order by one
 // sender; when every server fails they go to StateDir/acct.queue.<n>
 // (fsynced) and are sent from there, in order, once a server answers,
-// including after a restart. A Stop is always on disk before it is sent.
-// Starts and Interim-Updates accepted while a server answers are only in
-// memory until sent (a crash in that window of one exchange loses them);
-// Close writes them to disk. When the queue reaches AcctConfig.MaxQueueBytes
+// including after a restart. A Stop is written to disk as soon as it is
+// accounted (by a goroutine of the accounter, not the caller), with every
+// record accounted before it. Starts and Interim-Updates accepted while a
+// server answers are only in memory until sent (a crash in that window of
+// one exchange loses them); Close writes them to disk. When the queue reaches AcctConfig.MaxQueueBytes
 // the oldest Interim-Updates are dropped first, then new Starts and
 // Interim-Updates are refused (counted in acct_queue_dropped_total); Stops
 // are always written.
