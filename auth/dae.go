@@ -178,7 +178,7 @@ func (s *DAEServer) Handle(b []byte, src netip.AddrPort) []byte {
 	}
 	if !s.allowed(src.Addr().Unmap()) {
 		m.WithLabelValues(typ, "ignored_source").Inc()
-		s.cfg.Log.Warn("dae request from a source not allowed", "src", src)
+		s.cfg.Log.Warn("dae request dropped", "src", src, "err", ErrDAENotAllowed)
 		return nil
 	}
 	req, err := ParseDAERequest(b, s.cfg.Secret)

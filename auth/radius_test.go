@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2865"
 	"layeh.com/radius/rfc2866"
@@ -411,6 +412,30 @@ func TestAddNAS(t *testing.T) {
 		_, e6 := rfc3162.NASIPv6Address_Lookup(p)
 		if (e4 == nil) != c.v4 || (e6 == nil) != c.v6 || rfc2865.NASIdentifier_GetString(p) != c.ident {
 			t.Errorf("%+v: %v", c.cfg, p.Attributes)
+		}
+	}
+}
+
+func TestMetricsRegistered(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := NewRadiusMetrics(reg)
+	m.Requests.WithLabelValues("a", "Access-Request", "accept").Inc()
+	m.Latency.WithLabelValues("a", "Access-Request").Observe(0.01)
+	m.DeadServers.WithLabelValues("auth").Set(1)
+	m.QueueDrops.WithLabelValues("interim-update").Inc()
+	m.DAE.WithLabelValues("Disconnect-Request", "ack").Inc()
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, f := range fams {
+		names[f.GetName()] = true
+	}
+	for _, n := range []string{"l2tpsecd_radius_requests_total", "l2tpsecd_radius_latency_seconds", "l2tpsecd_radius_dead_servers",
+		"l2tpsecd_radius_acct_queue_records", "l2tpsecd_radius_acct_queue_dropped_total", "l2tpsecd_radius_dae_requests_total"} {
+		if !names[n] {
+			t.Errorf("%s not registered", n)
 		}
 	}
 }
