@@ -395,7 +395,7 @@ func (l *Lab) cleanup() {
 	for _, ns := range nss {
 		killNamespace(ns)
 	}
-	if l.Dir != "" && os.Getenv("L2TPSECD_LAB_KEEP") == "" {
+	if l.Dir != "" && os.Getenv(EnvKeep) == "" {
 		os.RemoveAll(l.Dir)
 	}
 	os.Remove(filepath.Join(stateDir, l.Prefix))

@@ -17,6 +17,9 @@ const (
 	// EnvCache names the directory for built guest images; default
 	// DefaultCacheDir.
 	EnvCache = "L2TPSECD_LAB_CACHE"
+	// EnvKeep set to anything keeps the run directory (guest shares with
+	// their logs and command transcripts) after the test.
+	EnvKeep = "L2TPSECD_LAB_KEEP"
 	// DefaultCacheDir is outside any clone, so CI runs after the first one
 	// find the images already built.
 	DefaultCacheDir = "/var/cache/l2tpsecd-lab"

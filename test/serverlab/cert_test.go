@@ -531,9 +531,12 @@ func TestCertRevocation(t *testing.T) {
 			defer cancel()
 			errs := connectAll(ctx, cs)
 			step("connections done")
+			counted := map[string]int{} // metric series -> audited verdicts
 			for i, r := range rows {
 				want := r.c.want[mode]
 				rec := checkVerdict(t, d, cs[i], r.cn, mode, want, errs[i])
+				outcome := map[bool]string{true: "accept", false: "reject"}[rec.Event == "certificate_accepted"]
+				counted[fmt.Sprintf(`l2tpsecd_crl_certificate_checks_total{mode="%d",outcome="%s",reason="%s"}`, mode, outcome, rec.Reason)]++
 				t.Logf("%-18s %s %s", r.c.name, rec.Event, rec.Reason)
 				if hits := e.dp.Hits(r.path); mode == 0 && hits > 0 {
 					t.Errorf("%s: mode 0 fetched the CRL (%d requests)", r.cn, hits)
@@ -542,6 +545,13 @@ func TestCertRevocation(t *testing.T) {
 				}
 				if r.rev != nil && rec.Reason == "revoked" {
 					checkRevocation(t, r.cn, rec, *r.rev, r.path)
+				}
+			}
+			// The metrics count the same verdicts as the audit log.
+			m := d.metrics(t)
+			for series, n := range counted {
+				if v := metricValue(m, series); v != float64(n) {
+					t.Errorf("%s = %v, want %d\n%s", series, v, n, grepLines(m, "l2tpsecd_crl_certificate_checks_total"))
 				}
 			}
 		})
