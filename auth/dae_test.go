@@ -110,7 +110,7 @@ func parseDAEResponse(t *testing.T, resp, req []byte) *radius.Packet {
 	if resp == nil {
 		t.Fatal("no response")
 	}
-	p, err := checkReply(resp, req, []byte(daeSecret))
+	p, err := checkReply(resp, req, []byte(daeSecret), false)
 	if err != nil {
 		t.Fatalf("response does not check: %v", err)
 	}

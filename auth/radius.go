@@ -118,7 +118,12 @@ type RadiusConfig struct {
 	// it a request fails at once with ReasonBackendUnavailable rather than
 	// piling up behind a slow server.
 	MaxOutstanding int
-	Clock          clock.Clock    // default clock.Real{}
+	// RequireMessageAuthenticator refuses Access-Accept/Reject/Challenge
+	// without a Message-Authenticator (the defence against the BlastRADIUS
+	// forgery, CVE-2024-3596). FreeRADIUS before 3.2.5 sends one only for
+	// EAP, so it is off by default; replies to EAP always need one.
+	RequireMessageAuthenticator bool
+	Clock                       clock.Clock    // default clock.Real{}
 	Log            *slog.Logger   // default: discard
 	Metrics        *RadiusMetrics // default: unregistered metrics
 }
@@ -422,7 +427,7 @@ func (c *client) exchange(ctx context.Context, srv *serverState, p *radius.Packe
 				}
 				continue
 			}
-			reply, err := checkReply(buf[:n], wire, srv.Secret)
+			reply, err := checkReply(buf[:n], wire, srv.Secret, c.cfg.RequireMessageAuthenticator)
 			if err != nil {
 				c.cfg.Log.Debug("radius reply dropped", "server", srv.Addr, "err", err)
 				c.cfg.Metrics.Requests.WithLabelValues(srv.Addr, typ, "invalid_reply").Inc()
@@ -532,8 +537,9 @@ func checkMsgAuth(wire []byte, auth []byte, secret []byte) (present bool, err er
 
 // checkReply parses a reply to the request req and checks its Identifier,
 // Response Authenticator and, when present, Message-Authenticator. A reply
-// to a request that carried EAP must have one (RFC 3579 section 3.2).
-func checkReply(b, req []byte, secret []byte) (*radius.Packet, error) {
+// to a request that carried EAP must have one (RFC 3579 section 3.2), and
+// so must every reply to an Access-Request when requireMA is set.
+func checkReply(b, req []byte, secret []byte, requireMA bool) (*radius.Packet, error) {
 	p, err := radius.Parse(b, secret)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadReply, err)
@@ -550,7 +556,7 @@ func checkReply(b, req []byte, secret []byte) (*radius.Packet, error) {
 		return nil, err
 	}
 	if !present && radius.Code(req[0]) == radius.CodeAccessRequest {
-		if _, hasEAP := findAnyAttr(req, 79); hasEAP {
+		if _, hasEAP := findAnyAttr(req, rfc2869.EAPMessage_Type); hasEAP || requireMA {
 			return nil, ErrMissingMsgAuth
 		}
 	}

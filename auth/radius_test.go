@@ -1,9 +1,11 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/md5"
+	"encoding/hex"
 	"net"
 	"net/netip"
 	"testing"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"layeh.com/radius"
+	"layeh.com/radius/rfc2759"
 	"layeh.com/radius/rfc2865"
 	"layeh.com/radius/rfc2866"
 	"layeh.com/radius/rfc2868"
@@ -193,21 +196,21 @@ func TestMessageAuthenticatorRoundTrip(t *testing.T) {
 		}
 		return b
 	}
-	if _, err := checkReply(reply(true, nil), req, secret); err != nil {
+	if _, err := checkReply(reply(true, nil), req, secret, false); err != nil {
 		t.Fatalf("good reply refused: %v", err)
 	}
-	if _, err := checkReply(reply(false, nil), req, secret); err == nil {
+	if _, err := checkReply(reply(false, nil), req, secret, false); err == nil {
 		t.Error("reply to EAP without Message-Authenticator accepted")
 	}
-	if _, err := checkReply(reply(true, func(b []byte) { b[len(b)-1] ^= 1 }), req, secret); err == nil {
+	if _, err := checkReply(reply(true, func(b []byte) { b[len(b)-1] ^= 1 }), req, secret, false); err == nil {
 		t.Error("tampered reply accepted")
 	}
-	if _, err := checkReply(reply(true, nil), req, []byte("other")); err == nil {
+	if _, err := checkReply(reply(true, nil), req, []byte("other"), false); err == nil {
 		t.Error("reply checked with the wrong secret accepted")
 	}
 	other := append([]byte(nil), req...)
 	other[1]++
-	if _, err := checkReply(reply(true, nil), other, secret); err == nil {
+	if _, err := checkReply(reply(true, nil), other, secret, false); err == nil {
 		t.Error("reply with another identifier accepted")
 	}
 }
@@ -437,5 +440,66 @@ func TestMetricsRegistered(t *testing.T) {
 		if !names[n] {
 			t.Errorf("%s not registered", n)
 		}
+	}
+}
+
+// An Access-Request for an MS-CHAPv2 login and FreeRADIUS 3.2.1's
+// Access-Accept to it, captured with the secret "capture-secret" (user bob
+// of testdata/radius/users, Identifier 0x42, Request Authenticator
+// "fixed-req-auth16").
+const (
+	capturedMSCHAPRequest = "014200d566697865642d7265712d6175746831360105626f62200f6c327470736563642d746573743d060000000505060000002a0606000000020706000000011f0d3230332e302e3131332e37420e003230332e302e3131332e374006000000034106000000012c0a30303030303032611a18000001370b12617574686368616c6c656e67652d31361a3a0000013719340300706565722d6368616c6c656e67653136000000000000000045be5ca40379bec930294210e5a8be2ef6b5aa0a3531d46e501280c8e3de81985d2d3fd3f9d8dda4dd3b"
+	capturedMSCHAPAccept  = "024200de1268ac58ba30a27cd95ac7d9306da7ee08060a4d002a580773746166661a0c000001371c060a4d00011a0c000001371d060a4d00021c06000002581a33000001371a2d03533d384634423238303844453431424344453044373334363035393235333837464336433337423431361a2a00000137112485251acdc108b1eac9f8e295434e0a7cf1085d0f2bdf638776864478ca5c5d5128951a2a000001371024897c8f560114e643f3257714717f585d3547d43c872645fbdf802ba6c819868968171a0c000001370706000000011a0c00000137080600000006"
+)
+
+func TestCapturedMSCHAPv2Exchange(t *testing.T) {
+	secret := []byte("capture-secret")
+	req, _ := hex.DecodeString(capturedMSCHAPRequest)
+	rep, _ := hex.DecodeString(capturedMSCHAPAccept)
+
+	// Our encoder produces exactly the captured request from the same
+	// inputs.
+	authChallenge, peerChallenge := []byte("authchallenge-16"), []byte("peer-challenge16")
+	nt, _ := rfc2759.GenerateNTResponse(authChallenge, peerChallenge, []byte("bob"), []byte("bob-secret"))
+	a, _ := NewRadiusAuth(RadiusConfig{Servers: []RadiusServer{{Addr: "x:1", Secret: secret}}, NASIdentifier: "l2tpsecd-test"})
+	p := radius.New(radius.CodeAccessRequest, secret)
+	p.Identifier = 0x42
+	copy(p.Authenticator[:], "fixed-req-auth16")
+	r := Request{Method: MethodMSCHAPv2, User: "bob", CHAPID: 3, Challenge: authChallenge, PeerChallenge: peerChallenge, NTResponse: nt, Session: testSession}
+	a.addCommon(p, r.User, r.Session)
+	addCredentials(p, r)
+	wire, err := encodeRequest(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(wire, req) {
+		t.Fatalf("encoded\n%x\nwant\n%x", wire, req)
+	}
+
+	q, err := checkReply(rep, req, secret, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reqAuth [16]byte
+	copy(reqAuth[:], req[4:20])
+	got := mapReply(q, "bob", reqAuth)
+	wantS, _ := rfc2759.GenerateAuthenticatorResponse(authChallenge, peerChallenge, nt, []byte("bob"), []byte("bob-secret"))
+	if !got.Accepted || got.AuthenticatorResponse != wantS || got.StaticAddr != netip.MustParseAddr("10.77.0.42") ||
+		got.Pool != "staff" || got.IdleTimeout != 10*time.Minute || len(got.DNS) != 2 ||
+		len(got.MPPESendKey) != 16 || len(got.MPPERecvKey) != 16 {
+		t.Fatalf("%+v", got)
+	}
+	// FreeRADIUS 3.2.1 sends no Message-Authenticator outside EAP: with
+	// the BlastRADIUS defence on, the reply is refused.
+	if _, err := checkReply(rep, req, secret, true); err != ErrMissingMsgAuth {
+		t.Errorf("reply without Message-Authenticator under RequireMessageAuthenticator: %v", err)
+	}
+	// The reply is bound to its request and the secret.
+	if _, err := checkReply(rep, req, []byte("other"), false); err == nil {
+		t.Error("reply accepted with another secret")
+	}
+	req[10] ^= 1
+	if _, err := checkReply(rep, req, secret, false); err == nil {
+		t.Error("reply accepted for another request")
 	}
 }
