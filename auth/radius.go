@@ -124,8 +124,8 @@ type RadiusConfig struct {
 	// EAP, so it is off by default; replies to EAP always need one.
 	RequireMessageAuthenticator bool
 	Clock                       clock.Clock    // default clock.Real{}
-	Log            *slog.Logger   // default: discard
-	Metrics        *RadiusMetrics // default: unregistered metrics
+	Log                         *slog.Logger   // default: discard
+	Metrics                     *RadiusMetrics // default: unregistered metrics
 }
 
 func (c *RadiusConfig) setDefaults() error {
