@@ -503,3 +503,40 @@ func TestCapturedMSCHAPv2Exchange(t *testing.T) {
 		t.Error("reply accepted for another request")
 	}
 }
+
+// Replies come from the network: whatever passes the checks must map
+// without panicking.
+func FuzzReply(f *testing.F) {
+	secret := []byte("capture-secret")
+	req, _ := hex.DecodeString(capturedMSCHAPRequest)
+	rep, _ := hex.DecodeString(capturedMSCHAPAccept)
+	f.Add(rep)
+	f.Add(rep[:40])
+	f.Fuzz(func(t *testing.T, b []byte) {
+		checkReply(b, req, secret, false)
+		if len(b) < 20 || len(b) > radius.MaxPacketLength {
+			return
+		}
+		// Sign a copy as a reply to req so that the mapping is reached.
+		s := append([]byte(nil), b...)
+		s[0] = byte(radius.CodeAccessAccept) + s[0]%3 // Accept, Reject or Challenge
+		if s[0] == 4 {
+			s[0] = byte(radius.CodeAccessChallenge)
+		}
+		s[1] = req[1]
+		s[2], s[3] = byte(len(s)>>8), byte(len(s))
+		copy(s[4:20], req[4:20])
+		sum := md5.Sum(append(append([]byte(nil), s...), secret...))
+		copy(s[4:20], sum[:])
+		p, err := checkReply(s, req, secret, false)
+		if err != nil {
+			return
+		}
+		var ra [16]byte
+		copy(ra[:], req[4:20])
+		r := mapReply(p, "bob", ra)
+		if r.Accepted != (p.Code == radius.CodeAccessAccept) {
+			t.Fatalf("%v mapped to Accepted=%v", p.Code, r.Accepted)
+		}
+	})
+}
