@@ -299,6 +299,13 @@ func (s *serverSet) updateGaugeLocked() {
 	s.gauge.Set(float64(n))
 }
 
+// onProbation reports whether srv was marked dead and is being tried again.
+func (s *serverSet) onProbation(srv *serverState) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !srv.deadUntil.IsZero()
+}
+
 // dead reports whether srv is currently held off (for tests and logs).
 func (s *serverSet) dead(i int) bool {
 	s.mu.Lock()
@@ -351,7 +358,7 @@ func (c *client) send(ctx context.Context, build func(secret []byte) (*radius.Pa
 		if err != nil {
 			return nil, "", err
 		}
-		reply, err := c.exchange(ctx, srv, p)
+		reply, err := c.exchange(ctx, srv, p, c.servers.onProbation(srv))
 		if err == nil {
 			return reply, srv.Addr, nil
 		}
@@ -368,7 +375,14 @@ func (c *client) send(ctx context.Context, build func(secret []byte) (*radius.Pa
 // retransmits it unchanged every Timeout up to Retries times, and returns
 // the first reply that passes the checks of RFC 2865 section 3 and RFC 3579
 // section 3.2.
-func (c *client) exchange(ctx context.Context, srv *serverState, p *radius.Packet) (*radius.Packet, error) {
+//
+// A server on probation (dead, its hold time over) gets a single try, so
+// that the request that finds it still dead is delayed by one Timeout only.
+func (c *client) exchange(ctx context.Context, srv *serverState, p *radius.Packet, probation bool) (*radius.Packet, error) {
+	retries := c.cfg.Retries
+	if probation {
+		retries = 0
+	}
 	typ := p.Code.String()
 	wire, err := encodeRequest(p)
 	if err != nil {
@@ -391,7 +405,7 @@ func (c *client) exchange(ctx context.Context, srv *serverState, p *radius.Packe
 
 	start := c.cfg.Clock.Now()
 	var buf [radius.MaxPacketLength]byte
-	for try := 0; try <= c.cfg.Retries; try++ {
+	for try := 0; try <= retries; try++ {
 		// Clear the previous try's wake-up before looking at ctx: a
 		// cancellation after this point pulls the deadline in again.
 		fired.Store(false)
@@ -442,7 +456,7 @@ func (c *client) exchange(ctx context.Context, srv *serverState, p *radius.Packe
 	}
 	c.cfg.Metrics.Requests.WithLabelValues(srv.Addr, typ, "timeout").Inc()
 	c.servers.report(srv, false)
-	return nil, fmt.Errorf("%w from %s after %d tries", ErrTimeout, srv.Addr, c.cfg.Retries+1)
+	return nil, fmt.Errorf("%w from %s after %d tries", ErrTimeout, srv.Addr, retries+1)
 }
 
 // waitTimer blocks until the try's timer fired (true) or ctx ended (false).

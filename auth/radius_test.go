@@ -139,6 +139,19 @@ func TestExchangeTimeoutOnFakeClock(t *testing.T) {
 	if r := <-ch; r.Reason != ReasonBackendUnavailable {
 		t.Fatalf("second result %+v", r)
 	}
+	// After the hold time it gets one try only, without retransmission.
+	clk.Advance(cfg.DeadTime)
+	a.Authenticate(context.Background(), Request{Method: MethodPAP, User: "u", Password: []byte("p")}, func(r Result) { ch <- r })
+	if _, _, err := hole.ReadFrom(buf); err != nil {
+		t.Fatal(err)
+	}
+	for clk.Pending() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	clk.Advance(cfg.Timeout)
+	if r := <-ch; r.Reason != ReasonBackendUnavailable || !a.c.servers.dead(0) {
+		t.Fatalf("probation result %+v", r)
+	}
 }
 
 func TestAuthenticateCanceled(t *testing.T) {
