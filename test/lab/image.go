@@ -39,9 +39,12 @@ func Packages(s Stack) []string {
 	switch s {
 	case StrongSwan:
 		// The extra plugins bring curl (CRL fetching) and more crypto for
-		// the certificate tests.
+		// the certificate tests; the standard plugins bring openssl, the
+		// only plugin with ECP groups 19/20 (the ECP256/ECP384 that
+		// Windows 10/11 propose first), without which charon answers
+		// "negotiated DH group not supported".
 		p = []string{"strongswan-starter", "strongswan-charon", "strongswan-swanctl",
-			"libstrongswan-extra-plugins", "libcharon-extra-plugins", "strongswan-pki"}
+			"libstrongswan-standard-plugins", "libstrongswan-extra-plugins", "libcharon-extra-plugins", "strongswan-pki"}
 	case Libreswan:
 		p = []string{"libreswan", "libnss3-tools"}
 	}

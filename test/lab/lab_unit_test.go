@@ -29,7 +29,7 @@ func TestStringers(t *testing.T) {
 func TestPackages(t *testing.T) {
 	ss := Packages(StrongSwan)
 	for _, p := range []string{"strongswan-starter", "strongswan-charon", "strongswan-swanctl",
-		"libstrongswan-extra-plugins", "libcharon-extra-plugins", "xl2tpd", "ppp", "iperf3",
+		"libstrongswan-standard-plugins", "libstrongswan-extra-plugins", "libcharon-extra-plugins", "xl2tpd", "ppp", "iperf3",
 		"iproute2", "iputils-ping", "tcpdump", "kmod", "procps", "nftables"} {
 		if !slices.Contains(ss, p) {
 			t.Errorf("strongSwan image lacks %s", p)
