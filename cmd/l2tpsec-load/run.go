@@ -354,7 +354,7 @@ func (r *runner) dial(ctx context.Context, i int) result {
 	defer cancel()
 	c, t, err := vpnclient.Dial(dctx, cfg)
 	if err != nil {
-		r.log.Info("setup failed", "client", n, "err", err)
+		r.log.Warn("setup failed", "client", n, "err", err)
 		return result{timings: t, err: err, fl: fl}
 	}
 	r.log.Debug("connected", "client", n, "addr", c.Addr(), "ms", ms(t.Total))

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -262,15 +263,17 @@ func (c *Client) open() error {
 	c.claimed4500 = netip.AddrPortFrom(c.local, isakmp.PortNATT)
 
 	c.eng = ike.NewEngine(ike.Config{
-		Policy:          ike.Policy{Level: ike.LevelInsecure},
-		DPDInterval:     -1,
-		HalfOpenTimeout: time.Hour, // the caller's context bounds setup
+		Policy:      ike.Policy{Level: ike.LevelInsecure},
+		DPDInterval: -1,
+		// The initiator retransmits every 2 s, 5 times; a negotiation
+		// still unanswered 2 s after the last try has failed.
+		HalfOpenTimeout: 12 * time.Second,
 	}, (*ikeTransport)(c), (*ikeEvents)(c), c.clk, c.log, nil)
 	if c.cfg.Trace {
 		c.eng.SetTrace(true)
 	}
 
-	dp, err := esp.NewUserspace(esp.UserspaceConfig{
+	dp, err := espPorts.open(esp.UserspaceConfig{
 		Listen:    []netip.AddrPort{netip.AddrPortFrom(c.local, 0)},
 		Workers:   1,
 		BatchSize: 8,
@@ -297,6 +300,7 @@ func (c *Client) open() error {
 	if c.cfg.Trace {
 		ep.SetTrace(c.log)
 	}
+	c.log.Debug("sockets", "ike", conn.LocalAddr().String(), "esp", dp.LocalAddrs())
 	go c.readIKE()
 	return nil
 }
@@ -647,7 +651,7 @@ func (c *Client) Close() {
 			c.ep.Close()
 		}
 		if c.dp != nil {
-			_ = c.dp.Close()
+			espPorts.close(c.dp)
 		}
 		if c.ikeConn != nil {
 			_ = c.ikeConn.Close()
@@ -676,13 +680,24 @@ func (x *ikeEvents) Phase1Established(sa ike.Phase1Info) {
 	(*Client)(x).post(event{kind: evIKE1, p1: sa})
 }
 func (x *ikeEvents) Phase1Failed(_ netip.AddrPort, f *ike.Failure) {
-	(*Client)(x).post(event{kind: evFail, reason: f.Reason.String(), err: f})
+	(*Client)(x).post(event{kind: evFail, reason: failureReason(f), err: f})
+}
+
+// failureReason is an IKE failure's label; for a timeout it names the state
+// the negotiation stalled in (which message went unanswered).
+func failureReason(f *ike.Failure) string {
+	if f.Reason == ike.ReasonTimeout {
+		if st, ok := strings.CutPrefix(f.Detail, "negotiation stalled in "); ok {
+			return f.Reason.String() + " in " + st
+		}
+	}
+	return f.Reason.String()
 }
 func (x *ikeEvents) Phase2Established(ch *ike.ChildSA) {
 	(*Client)(x).post(event{kind: evIKE2, child: ch})
 }
 func (x *ikeEvents) Phase2Failed(_ ike.Phase1Info, f *ike.Failure) {
-	(*Client)(x).post(event{kind: evFail, reason: f.Reason.String(), err: f})
+	(*Client)(x).post(event{kind: evFail, reason: failureReason(f), err: f})
 }
 func (x *ikeEvents) ChildSADeleted(_ *ike.ChildSA, r ike.Reason) {
 	(*Client)(x).post(event{kind: evFail, reason: "esp_" + r.String(), err: ErrRejected})

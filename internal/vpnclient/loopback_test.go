@@ -427,3 +427,29 @@ func TestPhaseNames(t *testing.T) {
 		t.Error("unknown phase name")
 	}
 }
+
+// TestESPPortsDistinct opens many datapaths the way clients do and checks
+// that no two share a port (SO_REUSEPORT would let the kernel hand out the
+// same ephemeral port twice and split the server's packets between them).
+func TestESPPortsDistinct(t *testing.T) {
+	var dps []*esp.Userspace
+	defer func() {
+		for _, dp := range dps {
+			espPorts.close(dp)
+		}
+	}()
+	seen := map[netip.AddrPort]bool{}
+	for i := 0; i < 200; i++ {
+		dp, err := espPorts.open(esp.UserspaceConfig{Listen: []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:0")},
+			Workers: 1, BatchSize: 1, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dps = append(dps, dp)
+		a := dp.LocalAddrs()[0]
+		if seen[a] {
+			t.Fatalf("datapath %d got port %v again", i, a)
+		}
+		seen[a] = true
+	}
+}

@@ -1,0 +1,64 @@
+package vpnclient
+
+import (
+	"fmt"
+	"net/netip"
+	"sync"
+
+	"github.com/l2tpsecd/l2tpsecd/esp"
+)
+
+// The ESP datapath binds its UDP sockets with SO_REUSEPORT, and Linux hands
+// out an ephemeral port to a SO_REUSEPORT bind even when another
+// SO_REUSEPORT socket of the same user already holds it: the two sockets
+// then share the port and the kernel splits the server's datagrams between
+// them by hash, so one client receives (and drops) the other's IKE and ESP.
+// With a few hundred clients in one process such a collision is all but
+// certain (the birthday bound over ~28000 ephemeral ports). espPorts
+// remembers the ports this process's clients hold and rebinds on a clash.
+// It is process-wide because the kernel's port space is: clients of two
+// generators run by the same user could still clash.
+var espPorts = &portSet{held: map[netip.AddrPort]bool{}}
+
+// maxBindTries bounds the rebinds after clashes.
+const maxBindTries = 16
+
+type portSet struct {
+	mu   sync.Mutex
+	held map[netip.AddrPort]bool
+}
+
+// open starts a datapath on an ephemeral port that no other client of this
+// process holds.
+func (p *portSet) open(cfg esp.UserspaceConfig) (*esp.Userspace, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i := 0; i < maxBindTries; i++ {
+		dp, err := esp.NewUserspace(cfg)
+		if err != nil {
+			return nil, err
+		}
+		addrs := dp.LocalAddrs()
+		if len(addrs) != 1 {
+			_ = dp.Close()
+			return nil, fmt.Errorf("%w: datapath bound %d addresses", ErrBadConfig, len(addrs))
+		}
+		if !p.held[addrs[0]] {
+			p.held[addrs[0]] = true
+			return dp, nil
+		}
+		_ = dp.Close()
+	}
+	return nil, fmt.Errorf("no free ESP port after %d tries", maxBindTries)
+}
+
+// close stops the datapath and frees its port.
+func (p *portSet) close(dp *esp.Userspace) {
+	addrs := dp.LocalAddrs()
+	_ = dp.Close()
+	p.mu.Lock()
+	for _, a := range addrs {
+		delete(p.held, a)
+	}
+	p.mu.Unlock()
+}
