@@ -17,7 +17,7 @@ import (
 	"layeh.com/radius/rfc2866"
 	"layeh.com/radius/rfc2869"
 	"layeh.com/radius/rfc3576"
-	_ "layeh.com/radius/rfc5176" // registers the Error-Cause names of RFC 5176 (407, 508)
+	"layeh.com/radius/rfc5176"
 
 	"github.com/l2tpsecd/l2tpsecd/internal/clock"
 )
@@ -251,6 +251,10 @@ func (s *DAEServer) allowed(a netip.Addr) bool {
 // returns 0 for ACK or the Error-Cause of the NAK.
 func (s *DAEServer) act(req *DAERequest) rfc3576.ErrorCause {
 	switch {
+	case req.Invalid:
+		return rfc3576.ErrorCause_Value_InvalidRequest
+	case len(req.InvalidAttrs) > 0:
+		return rfc5176.ErrorCause_Value_InvalidAttributeValue
 	case len(req.Unsupported) > 0:
 		return rfc3576.ErrorCause_Value_UnsupportedAttribute
 	case req.ServiceType != 0 && req.ServiceType != rfc2865.ServiceType_Value_FramedUser:
@@ -306,12 +310,20 @@ type DAERequest struct {
 	// Unsupported lists the attributes this NAS does not act on; their
 	// presence makes the answer a NAK with 401 Unsupported-Attribute.
 	Unsupported []radius.Type
+	// InvalidAttrs lists known attributes with a bad value (answered 407
+	// Invalid-Attribute-Value); Invalid says the attribute list itself is
+	// broken (404 Invalid-Request).
+	InvalidAttrs []radius.Type
+	Invalid      bool
 }
 
-// ParseDAERequest parses b and checks its Request Authenticator (RFC 5176
-// section 2.3: MD5 over the packet with a zero authenticator and the
-// secret) and Message-Authenticator if present (RFC 3579 3.2, computed with
-// a zero authenticator as for accounting).
+// ParseDAERequest checks b's Request Authenticator (RFC 5176 section 2.3:
+// MD5 over the packet with a zero authenticator and the secret) and
+// Message-Authenticator if present (RFC 3579 3.2, computed with a zero
+// authenticator as for accounting), then parses it. An error means the
+// packet is to be dropped silently; an authentic request with broken or
+// bad attributes parses with Invalid or InvalidAttrs set, to be answered
+// with a NAK.
 func ParseDAERequest(b, secret []byte) (*DAERequest, error) {
 	if len(b) < 20 {
 		return nil, fmt.Errorf("%w: %d bytes", ErrDAEMalformed, len(b))
@@ -320,11 +332,10 @@ func ParseDAERequest(b, secret []byte) (*DAERequest, error) {
 	if code != radius.CodeDisconnectRequest && code != radius.CodeCoARequest {
 		return nil, fmt.Errorf("%w: code %v", ErrDAEUnsupportedReq, code)
 	}
-	p, err := radius.Parse(b, secret)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrDAEMalformed, err)
-	}
 	n := int(b[2])<<8 | int(b[3])
+	if n < 20 || n > len(b) || n > radius.MaxPacketLength {
+		return nil, fmt.Errorf("%w: length field %d, %d bytes", ErrDAEMalformed, n, len(b))
+	}
 	wire := b[:n]
 	if !radius.IsAuthenticRequest(wire, secret) {
 		return nil, ErrDAEBadAuth
@@ -333,7 +344,15 @@ func ParseDAERequest(b, secret []byte) (*DAERequest, error) {
 	if _, err := checkMsgAuth(wire, zero[:], secret); err != nil {
 		return nil, err
 	}
-	r := &DAERequest{Code: code, Identifier: p.Identifier, Authenticator: p.Authenticator}
+	// Authentic from here on: what is wrong is answered with a NAK.
+	r := &DAERequest{Code: code, Identifier: b[1]}
+	copy(r.Authenticator[:], b[4:20])
+	attrs, err := radius.ParseAttributes(wire[20:])
+	if err != nil {
+		r.Invalid = true
+		return r, nil
+	}
+	p := &radius.Packet{Attributes: attrs}
 	for _, avp := range p.Attributes {
 		a := avp.Attribute
 		switch avp.Type {
@@ -344,7 +363,8 @@ func ParseDAERequest(b, secret []byte) (*DAERequest, error) {
 		case rfc2865.FramedIPAddress_Type:
 			ip, err := radius.IPAddr(a)
 			if err != nil {
-				return nil, fmt.Errorf("%w: Framed-IP-Address: %v", ErrDAEMalformed, err)
+				r.InvalidAttrs = append(r.InvalidAttrs, avp.Type)
+				continue
 			}
 			r.Selector.FramedIP, _ = netip.AddrFromSlice(ip.To4())
 		case rfc2865.NASIdentifier_Type:
@@ -352,25 +372,29 @@ func ParseDAERequest(b, secret []byte) (*DAERequest, error) {
 		case rfc2865.NASIPAddress_Type:
 			ip, err := radius.IPAddr(a)
 			if err != nil {
-				return nil, fmt.Errorf("%w: NAS-IP-Address: %v", ErrDAEMalformed, err)
+				r.InvalidAttrs = append(r.InvalidAttrs, avp.Type)
+				continue
 			}
 			r.NASIPAddress, _ = netip.AddrFromSlice(ip.To4())
 		case rfc2865.SessionTimeout_Type:
 			v, err := radius.Integer(a)
 			if err != nil {
-				return nil, fmt.Errorf("%w: Session-Timeout: %v", ErrDAEMalformed, err)
+				r.InvalidAttrs = append(r.InvalidAttrs, avp.Type)
+				continue
 			}
 			r.SessionTimeout, r.HasSessionTimeout = time.Duration(v)*time.Second, true
 		case rfc2865.ServiceType_Type:
 			v, err := radius.Integer(a)
 			if err != nil {
-				return nil, fmt.Errorf("%w: Service-Type: %v", ErrDAEMalformed, err)
+				r.InvalidAttrs = append(r.InvalidAttrs, avp.Type)
+				continue
 			}
 			r.ServiceType = rfc2865.ServiceType(v)
 		case rfc2869.EventTimestamp_Type:
 			t, err := radius.Date(a)
 			if err != nil {
-				return nil, fmt.Errorf("%w: Event-Timestamp: %v", ErrDAEMalformed, err)
+				r.InvalidAttrs = append(r.InvalidAttrs, avp.Type)
+				continue
 			}
 			r.EventTimestamp = t
 		case rfc2865.ProxyState_Type:

@@ -16,6 +16,7 @@ import (
 	"layeh.com/radius/rfc2866"
 	"layeh.com/radius/rfc2869"
 	"layeh.com/radius/rfc3576"
+	"layeh.com/radius/rfc5176"
 
 	"github.com/l2tpsecd/l2tpsecd/internal/clock"
 )
@@ -162,6 +163,20 @@ func TestDAEHandle(t *testing.T) {
 			rfc2865.ServiceType_Set(p, rfc3576.ServiceType_Value_AuthorizeOnly)
 		}, radius.CodeCoANAK, rfc3576.ErrorCause_Value_UnsupportedService},
 	}
+	// Authentic requests with bad contents are answered, not dropped.
+	badIP := daePacket(t, radius.CodeDisconnectRequest, daeSecret, func(p *radius.Packet) {
+		p.Add(rfc2865.FramedIPAddress_Type, []byte{10, 0, 0})
+	})
+	if p := parseDAEResponse(t, s.Handle(badIP, src), badIP); p.Code != radius.CodeDisconnectNAK ||
+		rfc3576.ErrorCause_Get(p) != rfc5176.ErrorCause_Value_InvalidAttributeValue {
+		t.Errorf("bad Framed-IP-Address answered %v %v", p.Code, rfc3576.ErrorCause_Get(p))
+	}
+	broken := signDAE(append(make([]byte, 20), 1, 1), radius.CodeDisconnectRequest) // an attribute of length 1
+	if p := parseDAEResponse(t, s.Handle(broken, src), broken); p.Code != radius.CodeDisconnectNAK ||
+		rfc3576.ErrorCause_Get(p) != rfc3576.ErrorCause_Value_InvalidRequest {
+		t.Errorf("broken attributes answered %v %v", p.Code, rfc3576.ErrorCause_Get(p))
+	}
+
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			req := daePacket(t, c.code, daeSecret, c.add)
@@ -285,12 +300,7 @@ func FuzzParseDAERequest(f *testing.F) {
 		if len(b) < 20 || len(b) > radius.MaxPacketLength {
 			return
 		}
-		s := append([]byte(nil), b...)
-		s[0] = byte(radius.CodeDisconnectRequest) + 3*(s[0]&1)
-		s[2], s[3] = byte(len(s)>>8), byte(len(s))
-		clear(s[4:20])
-		sum := md5.Sum(append(append([]byte(nil), s...), daeSecret...))
-		copy(s[4:20], sum[:])
+		s := signDAE(b, radius.CodeDisconnectRequest+3*radius.Code(b[0]&1))
 		r, err := ParseDAERequest(s, []byte(daeSecret))
 		if err != nil {
 			return
@@ -379,4 +389,16 @@ func TestParseDAERequestRoundTrip(t *testing.T) {
 	if ps, _ := rfc2865.ProxyState_Gets(p); len(ps) != 2 || string(ps[0]) != "p1" || string(ps[1]) != "p2" {
 		t.Fatalf("Proxy-State not echoed in order: %q", ps)
 	}
+}
+
+// signDAE makes a copy of b into a request of the code given, with the
+// length field and Request Authenticator right for daeSecret.
+func signDAE(b []byte, code radius.Code) []byte {
+	s := append([]byte(nil), b...)
+	s[0] = byte(code)
+	s[2], s[3] = byte(len(s)>>8), byte(len(s))
+	clear(s[4:20])
+	sum := md5.Sum(append(append([]byte(nil), s...), daeSecret...))
+	copy(s[4:20], sum[:])
+	return s
 }
