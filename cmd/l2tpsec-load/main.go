@@ -7,11 +7,12 @@
 //	l2tpsec-load -server 198.51.100.1 -psk SECRET -user 'user%03d' -password 'pass%03d' \
 //	    -n 100 -rate 20 -duration 10s -traffic icmp -target 10.10.0.1 -pps 10 -size 100
 //
-// Each client binds two ephemeral UDP ports of a local address (-local, a
-// comma-separated list used round robin), one for IKE to port 500 and one
-// for IKE and ESP to 4500, and behaves as a client behind a NAT: the server
-// sees many devices behind one public address, told apart by their ports and
-// SPIs, all sending L2TP from port 1701.
+// Each client binds two UDP ports of a local address (-local, a
+// comma-separated list used round robin; ephemeral ports, or consecutive
+// ones from -port-base), one for IKE to port 500 and one for IKE and ESP to
+// 4500, and behaves as a client behind a NAT: the server sees many devices
+// behind one public address, told apart by their ports and SPIs, all sending
+// L2TP from port 1701.
 //
 // Traffic: icmp sends echo requests to -target and counts the replies (the
 // daemon's gateway address answers); udp sends datagrams to -target:-port.
@@ -93,6 +94,7 @@ func parseFlags(args []string, stderr io.Writer) (opt Options, jsonOut, verbose 
 	fs.IntVar(&opt.UserStart, "user-start", 1, "number of the first client")
 	authList := fs.String("auth", "mschapv2,chap,pap", "PPP authentication methods the clients agree to")
 	locals := fs.String("local", "", "comma-separated local source addresses, used round robin (default: by route)")
+	fs.IntVar(&opt.PortBase, "port-base", 0, "client i binds local ports BASE+2i (IKE) and BASE+2i+1 (ESP) (0: ephemeral ports)")
 	fs.IntVar(&opt.Clients, "n", 1, "number of clients")
 	fs.Float64Var(&opt.Rate, "rate", 10, "connection attempts per second (0: all at once)")
 	fs.IntVar(&opt.Concurrency, "concurrency", 0, "setups in flight at most (0: no limit)")
@@ -152,6 +154,10 @@ func parseFlags(args []string, stderr io.Writer) (opt Options, jsonOut, verbose 
 	}
 	if opt.Clients < 1 {
 		return opt, false, false, fmt.Errorf("-n must be at least 1")
+	}
+	if opt.PortBase < 0 || (opt.PortBase > 0 && (opt.PortBase+2*opt.Clients-1 > 65535 ||
+		(opt.PortBase <= 4500 && opt.PortBase+2*opt.Clients-1 >= 500))) {
+		return opt, false, false, fmt.Errorf("-port-base: the %d ports from %d must fit below 65536 and avoid 500..4500", 2*opt.Clients, opt.PortBase)
 	}
 	if opt.Rate < 0 || opt.PPS < 0 || opt.Concurrency < 0 || opt.Duration < 0 {
 		return opt, false, false, fmt.Errorf("-rate, -pps, -concurrency and -duration must not be negative")

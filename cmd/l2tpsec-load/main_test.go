@@ -175,3 +175,16 @@ func TestTrafficNames(t *testing.T) {
 		}
 	}
 }
+
+func TestPortBaseFlag(t *testing.T) {
+	base := []string{"-server", "198.51.100.1", "-psk", "k", "-traffic", "none"}
+	opt, _, _, err := parseFlags(append(base, "-port-base", "20000", "-n", "10"), &bytes.Buffer{})
+	if err != nil || opt.PortBase != 20000 {
+		t.Fatalf("%+v %v", opt, err)
+	}
+	for _, args := range [][]string{{"-port-base", "400", "-n", "60"}, {"-port-base", "65530", "-n", "4"}, {"-port-base", "-1"}} {
+		if _, _, _, err := parseFlags(append(base, args...), &bytes.Buffer{}); err == nil {
+			t.Errorf("accepted %q", args)
+		}
+	}
+}

@@ -61,6 +61,9 @@ type Options struct {
 	UserStart   int    // number of the first client
 	AuthMethods []ppp.AuthMethod
 	Locals      []netip.Addr // source addresses, used round robin
+	// PortBase, when set, gives client i the local ports PortBase+2i (IKE)
+	// and PortBase+2i+1 (ESP) instead of ephemeral ones.
+	PortBase    int
 	Clients     int
 	Rate        float64 // connection attempts per second (0: all at once)
 	Concurrency int     // setups in flight at most (0: unlimited)
@@ -349,6 +352,9 @@ func (r *runner) dial(ctx context.Context, i int) result {
 	}
 	if len(o.Locals) > 0 {
 		cfg.Local = o.Locals[i%len(o.Locals)]
+	}
+	if o.PortBase > 0 {
+		cfg.IKELocalPort, cfg.ESPLocalPort = uint16(o.PortBase+2*i), uint16(o.PortBase+2*i+1)
 	}
 	dctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()

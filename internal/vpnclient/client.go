@@ -29,6 +29,10 @@ type Config struct {
 	// Local is the source address; invalid lets the routing table choose.
 	// Both sockets bind an ephemeral port of it.
 	Local netip.Addr
+	// IKELocalPort and ESPLocalPort fix the local ports of the IKE (to
+	// port 500) and ESP-in-UDP sockets [0: ephemeral]. Neither may be 500
+	// or 4500: the client always plays one behind a NAT.
+	IKELocalPort, ESPLocalPort uint16
 	// PSK is the IPsec pre-shared key (required).
 	PSK []byte
 	// User and Password authenticate the PPP link.
@@ -214,6 +218,14 @@ func newClient(cfg Config) (*Client, error) {
 	if len(cfg.PSK) == 0 {
 		return nil, fmt.Errorf("%w: no pre-shared key", ErrBadConfig)
 	}
+	for _, p := range []uint16{cfg.IKELocalPort, cfg.ESPLocalPort} {
+		if p == isakmp.PortIKE || p == isakmp.PortNATT {
+			return nil, fmt.Errorf("%w: local port %d would hide the simulated NAT", ErrBadConfig, p)
+		}
+	}
+	if cfg.IKELocalPort != 0 && cfg.IKELocalPort == cfg.ESPLocalPort {
+		return nil, fmt.Errorf("%w: IKE and ESP need two local ports", ErrBadConfig)
+	}
 	if cfg.IKEPort == 0 {
 		cfg.IKEPort = isakmp.PortIKE
 	}
@@ -252,7 +264,7 @@ func (c *Client) open() error {
 		}
 		c.local = a
 	}
-	conn, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(c.local, 0)))
+	conn, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(c.local, c.cfg.IKELocalPort)))
 	if err != nil {
 		return fmt.Errorf("IKE socket: %w", err)
 	}
@@ -274,7 +286,7 @@ func (c *Client) open() error {
 	}
 
 	dp, err := espPorts.open(esp.UserspaceConfig{
-		Listen:    []netip.AddrPort{netip.AddrPortFrom(c.local, 0)},
+		Listen:    []netip.AddrPort{netip.AddrPortFrom(c.local, c.cfg.ESPLocalPort)},
 		Workers:   1,
 		BatchSize: 8,
 		Hooks: esp.Hooks{

@@ -453,3 +453,48 @@ func TestESPPortsDistinct(t *testing.T) {
 		seen[a] = true
 	}
 }
+
+// TestFixedLocalPorts dials from given ports and refuses the IKE ports
+// themselves (they would hide the simulated NAT).
+func TestFixedLocalPorts(t *testing.T) {
+	m := newMiniLNS(t)
+	// Two free ports, found by binding them.
+	var ports []uint16
+	var conns []*net.UDPConn
+	for i := 0; i < 2; i++ {
+		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ports = append(ports, uint16(c.LocalAddr().(*net.UDPAddr).Port))
+		conns = append(conns, c)
+	}
+	cfg := testConfig(m, "alice", m.users["alice"])
+	cfg.IKELocalPort, cfg.ESPLocalPort = 500, 0
+	if _, _, err := Dial(context.Background(), cfg); !errors.Is(err, ErrBadConfig) {
+		t.Errorf("local port 500: %v, want ErrBadConfig", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cfg.IKELocalPort, cfg.ESPLocalPort = ports[0], ports[1]
+	// While this test holds the ports, setup fails in the socket phase.
+	var se *SetupError
+	if _, _, err := Dial(ctx, cfg); !errors.As(err, &se) || se.Phase != PhaseSocket {
+		t.Fatalf("Dial from ports in use: %v", err)
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	c, _, err := Dial(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ike, esp := c.LocalAddrs()
+	if ike.Port() != ports[0] || esp.Port() != ports[1] {
+		t.Errorf("bound %v and %v, want ports %v", ike, esp, ports)
+	}
+	if err := c.Hangup(ctx); err != nil {
+		t.Error(err)
+	}
+}

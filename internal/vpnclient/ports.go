@@ -33,6 +33,10 @@ type portSet struct {
 func (p *portSet) open(cfg esp.UserspaceConfig) (*esp.Userspace, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if len(cfg.Listen) == 1 && cfg.Listen[0].Port() != 0 && p.held[cfg.Listen[0]] {
+		// SO_REUSEPORT would let the bind succeed and share the port.
+		return nil, fmt.Errorf("ESP port %v is held by another client", cfg.Listen[0])
+	}
 	for i := 0; i < maxBindTries; i++ {
 		dp, err := esp.NewUserspace(cfg)
 		if err != nil {
