@@ -278,11 +278,17 @@ func (s *serverSet) report(srv *serverState, answered bool) {
 		s.updateGaugeLocked()
 		return
 	}
+	now := s.clk.Now()
+	if !srv.deadUntil.IsZero() && now.Before(srv.deadUntil) {
+		// A late failure of a request sent before the server was marked
+		// dead: it is held off already.
+		return
+	}
 	srv.timeouts++
 	if !srv.deadUntil.IsZero() || srv.timeouts >= s.deadAfter {
 		// A server already dead that failed its second chance, or one
 		// that just reached the limit: hold it off again.
-		srv.deadUntil = s.clk.Now().Add(s.deadTime)
+		srv.deadUntil = now.Add(s.deadTime)
 		srv.timeouts = 0
 		s.log.Warn("radius server marked dead", "kind", s.kind, "server", srv.Addr, "hold", s.deadTime)
 	}
