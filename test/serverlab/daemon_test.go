@@ -70,6 +70,8 @@ type daemonConfig struct {
 	Auth   []string
 	Users  []user
 	Extra  string // more TOML, appended
+	// IKEExtra is more TOML for the [ike] section.
+	IKEExtra string
 }
 
 // daemon is l2tpsecd running in the lab's server namespace.
@@ -126,7 +128,7 @@ func (d *daemon) writeConfig(t *testing.T, dc daemonConfig) {
 	fmt.Fprintf(&b, "state_dir = %q\n", filepath.Join(d.dir, "state"))
 	fmt.Fprintf(&b, "[log]\nlevel = \"debug\"\naudit_file = %q\ntrace_ike = true\ntrace_ppp = true\n", d.audit)
 	fmt.Fprintf(&b, "[listen]\naddresses = [%q]\n", l.Server.PublicAddr.String())
-	fmt.Fprintf(&b, "[ike]\npolicy = %q\ndpd_interval = \"10s\"\ndpd_timeout = \"30s\"\n", dc.Policy)
+	fmt.Fprintf(&b, "[ike]\npolicy = %q\ndpd_interval = \"10s\"\ndpd_timeout = \"30s\"\n%s\n", dc.Policy, dc.IKEExtra)
 	for i, k := range dc.PSKs {
 		fmt.Fprintf(&b, "[[ike.psk]]\nname = \"key%d\"\nsecret = %q\n", i, k)
 	}

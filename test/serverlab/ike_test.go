@@ -3,6 +3,7 @@ package serverlab
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -122,5 +123,46 @@ func TestTwoPSKs(t *testing.T) {
 		if err := c.Ping(ctx, l.Server.LANHost); err != nil {
 			t.Fatalf("client %d lost its tunnel while the wrong key was refused: %v", i, err)
 		}
+	}
+}
+
+// TestAndroidSHA256Truncated: old Android (6/7) negotiates HMAC-SHA2-256
+// but sends 96-bit ICVs (strongSwan's sha256_96=yes reproduces it). With
+// the default sha256_truncated_96 = "auto" the server notices and the
+// client works; with "off" (strict RFC 4868) its traffic is dropped as bad
+// integrity.
+func TestAndroidSHA256Truncated(t *testing.T) {
+	for _, mode := range []string{"auto", "off"} {
+		t.Run(mode, func(t *testing.T) {
+			l := lab.New(t)
+			d := startDaemon(t, l, daemonConfig{PSKs: []string{labPSK}, Users: []user{{Name: labUser, Password: labPassword}},
+				IKEExtra: fmt.Sprintf("sha256_truncated_96 = %q", mode)})
+			cc := lab.ClientConfig{PSK: labPSK, User: labUser, Password: labPassword,
+				ESP: "aes128-sha256!", IPsecExtra: []string{"sha256_96=yes"}}
+			if mode == "off" {
+				cc.PPPTimeout = 15 * time.Second // PPP is expected never to come up
+			}
+			c := l.NewClient(t, cc)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			err := c.Connect(ctx)
+			m := d.metrics(t)
+			integrity := metricValue(m, `l2tpsecd_esp_drops_total{reason="integrity"}`)
+			if mode == "auto" {
+				if err != nil {
+					t.Fatalf("an old-Android client (SHA2-256 with 96-bit ICVs) could not connect with auto detection: %v", err)
+				}
+				if err := c.Ping(ctx, l.Server.LANHost); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("with sha256_truncated_96 = off the truncated client connected")
+			}
+			if integrity <= 0 {
+				t.Errorf("its packets were not counted as integrity failures: %v", integrity)
+			}
+		})
 	}
 }
