@@ -338,6 +338,16 @@ func (a *RadiusAcct) sendRecord(ctx context.Context, rec AcctRecord) error {
 	return nil
 }
 
+// NAS-wide accounting records (RFC 2866 section 5.1): send Accounting-On
+// through Account when the daemon starts, so that the server closes the
+// sessions a crash left open, and Accounting-Off when it stops (after the
+// sessions' Stops). Only Status, Time and optionally Session.SessionID
+// matter in such a record.
+const (
+	AcctOn  AcctStatus = 7
+	AcctOff AcctStatus = 8
+)
+
 // buildAcct builds the Accounting-Request for rec as sent at now (RFC 2866
 // section 5, RFC 2869 5.1-5.3 for Gigawords and Event-Timestamp).
 func buildAcct(rec AcctRecord, secret []byte, cfg *RadiusConfig, now time.Time) (*radius.Packet, error) {
@@ -345,8 +355,22 @@ func buildAcct(rec AcctRecord, secret []byte, cfg *RadiusConfig, now time.Time) 
 	if err := rfc2866.AcctStatusType_Add(p, rfc2866.AcctStatusType(rec.Status)); err != nil {
 		return nil, err
 	}
-	if err := rfc2866.AcctSessionID_AddString(p, rec.Session.SessionID); err != nil {
+	sid := rec.Session.SessionID
+	if sid == "" && (rec.Status == AcctOn || rec.Status == AcctOff) {
+		sid = fmt.Sprintf("%08x", rec.Time.Unix())
+	}
+	if err := rfc2866.AcctSessionID_AddString(p, sid); err != nil {
 		return nil, err
+	}
+	if rec.Status == AcctOn || rec.Status == AcctOff {
+		if err := addNAS(p, cfg); err != nil {
+			return nil, err
+		}
+		rfc2869.EventTimestamp_Add(p, rec.Time)
+		if d := now.Sub(rec.Time); d >= time.Second {
+			rfc2866.AcctDelayTime_Add(p, rfc2866.AcctDelayTime(d/time.Second))
+		}
+		return p, nil
 	}
 	if rec.User != "" {
 		if err := rfc2865.UserName_AddString(p, rec.User); err != nil {

@@ -443,11 +443,18 @@ func TestFreeRADIUSAccounting(t *testing.T) {
 	fr := newFreeRADIUS(t, "s3cret-acct")
 	a := newTestAcct(t, t.TempDir(), fr.acctServer())
 	defer a.Close()
+	a.Account(AcctRecord{Status: AcctOn})
 	for _, r := range sessionRecords("acct-1", time.Now()) {
 		a.Account(r)
 	}
-	waitFor(t, "three records in the detail file", func() bool { return len(fr.detail()) >= 3 })
-	checkDetail(t, fr.detail(), "acct-1")
+	a.Account(AcctRecord{Status: AcctOff})
+	waitFor(t, "five records in the detail file", func() bool { return len(fr.detail()) >= 5 })
+	recs := fr.detail()
+	checkDetail(t, recs, "acct-1")
+	if recs[0]["Acct-Status-Type"] != "Accounting-On" || recs[4]["Acct-Status-Type"] != "Accounting-Off" ||
+		recs[0]["NAS-Identifier"] != "l2tpsecd-test" || recs[0]["User-Name"] != "" {
+		t.Errorf("Accounting-On/Off: %v, %v", recs[0], recs[4])
+	}
 }
 
 // Both servers down: the records go to disk; the accounter is re-created
