@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"golang.org/x/net/ipv4"
+	"golang.org/x/sys/unix"
 
 	"github.com/l2tpsecd/l2tpsecd/ike"
 )
@@ -22,10 +23,25 @@ type ikeSocket struct {
 	bound netip.AddrPort
 }
 
+// ikeRcvBuf is the UDP/500 socket's receive buffer.
+const ikeRcvBuf = 4 << 20
+
 func listenIKE(addr netip.AddrPort) (*ikeSocket, error) {
 	c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(addr))
 	if err != nil {
 		return nil, fmt.Errorf("IKE listener on %s: %w", addr, err)
+	}
+	// A burst of clients (everyone reconnecting after an outage) sends
+	// hundreds of Main Mode messages at once; the default ~208 KB receive
+	// buffer drops them and each client then waits for its 2 s
+	// retransmission. Best effort, as for the ESP sockets: FORCE needs
+	// CAP_NET_ADMIN, plain SO_RCVBUF is capped by rmem_max.
+	if rc, err := c.SyscallConn(); err == nil {
+		_ = rc.Control(func(fd uintptr) {
+			if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, ikeRcvBuf) != nil {
+				_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, ikeRcvBuf)
+			}
+		})
 	}
 	pc := ipv4.NewPacketConn(c)
 	if err := pc.SetControlMessage(ipv4.FlagDst, true); err != nil {
