@@ -153,6 +153,7 @@ func (a *RadiusAcct) Close() error {
 	}
 	a.closed = true
 	a.inMu.Unlock()
+	a.c.closed.Store(true)
 	a.cancel()
 	<-a.done
 	a.mu.Lock()

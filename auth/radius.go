@@ -123,9 +123,15 @@ type RadiusConfig struct {
 	// forgery, CVE-2024-3596). FreeRADIUS before 3.2.5 sends one only for
 	// EAP, so it is off by default; replies to EAP always need one.
 	RequireMessageAuthenticator bool
-	Clock                       clock.Clock    // default clock.Real{}
-	Log                         *slog.Logger   // default: discard
-	Metrics                     *RadiusMetrics // default: unregistered metrics
+	// ProbeDeadServers sends a dead server Status-Server requests (RFC
+	// 5997) every DeadTime instead of giving it a user's request, and
+	// takes it back when it answers. Only for servers that answer
+	// Status-Server (FreeRADIUS does with status_server = yes; Windows NPS
+	// does not: such a server would stay dead).
+	ProbeDeadServers bool
+	Clock            clock.Clock    // default clock.Real{}
+	Log              *slog.Logger   // default: discard
+	Metrics          *RadiusMetrics // default: unregistered metrics
 }
 
 func (c *RadiusConfig) setDefaults() error {
@@ -234,6 +240,9 @@ type serverSet struct {
 	clk       clock.Clock
 	log       *slog.Logger
 	gauge     prometheus.Gauge
+	// probe, when set, is started (on its own goroutine) DeadTime after
+	// a server is marked dead; dead servers are then never candidates.
+	probe func(*serverState)
 
 	mu      sync.Mutex
 	servers []*serverState
@@ -258,7 +267,7 @@ func (s *serverSet) candidates() []*serverState {
 	defer s.mu.Unlock()
 	out := make([]*serverState, 0, len(s.servers))
 	for _, srv := range s.servers {
-		if srv.deadUntil.IsZero() || !now.Before(srv.deadUntil) {
+		if srv.deadUntil.IsZero() || s.probe == nil && !now.Before(srv.deadUntil) {
 			out = append(out, srv)
 		}
 	}
@@ -290,6 +299,9 @@ func (s *serverSet) report(srv *serverState, answered bool) {
 		// that just reached the limit: hold it off again.
 		srv.deadUntil = now.Add(s.deadTime)
 		srv.timeouts = 0
+		if s.probe != nil {
+			s.clk.AfterFunc(s.deadTime, func() { go s.probe(srv) })
+		}
 		s.log.Warn("radius server marked dead", "kind", s.kind, "server", srv.Addr, "hold", s.deadTime)
 	}
 	s.updateGaugeLocked()
@@ -325,13 +337,34 @@ type client struct {
 	cfg     RadiusConfig
 	servers *serverSet
 	slots   chan struct{} // MaxOutstanding tokens
+	closed  atomic.Bool   // no more probes
 }
 
 func newClient(kind string, cfg RadiusConfig) (*client, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
-	return &client{cfg: cfg, servers: newServerSet(kind, &cfg), slots: make(chan struct{}, cfg.MaxOutstanding)}, nil
+	c := &client{cfg: cfg, servers: newServerSet(kind, &cfg), slots: make(chan struct{}, cfg.MaxOutstanding)}
+	if cfg.ProbeDeadServers {
+		c.servers.probe = c.probe
+	}
+	return c, nil
+}
+
+// probe sends srv one Status-Server (RFC 5997 section 3, with
+// Message-Authenticator); exchange reports the outcome, which revives the
+// server or holds it off for another DeadTime and another probe.
+func (c *client) probe(srv *serverState) {
+	if c.closed.Load() {
+		return // and schedule no other
+	}
+	p := radius.New(radius.CodeStatusServer, srv.Secret)
+	if err := addNAS(p, &c.cfg); err != nil {
+		return
+	}
+	if _, err := c.exchange(context.Background(), srv, p, true); err != nil {
+		c.cfg.Log.Debug("radius status-server probe", "server", srv.Addr, "err", err)
+	}
 }
 
 // acquire takes an outstanding-request slot without waiting.

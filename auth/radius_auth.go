@@ -40,6 +40,10 @@ func NewRadiusAuth(cfg RadiusConfig) (*RadiusAuth, error) {
 	return &RadiusAuth{c: c}, nil
 }
 
+// Close stops the Status-Server probes of dead servers (ProbeDeadServers),
+// for a back end replaced on reload. Requests in flight finish.
+func (a *RadiusAuth) Close() { a.c.closed.Store(true) }
+
 // RadiusReply is a Result with what RADIUS adds to it.
 type RadiusReply struct {
 	Result

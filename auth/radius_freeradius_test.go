@@ -500,3 +500,39 @@ func TestFreeRADIUSAccountingQueue(t *testing.T) {
 		t.Errorf("state directory holds leftovers: %v", entries)
 	}
 }
+
+// With ProbeDeadServers a dead primary gets no user request; FreeRADIUS
+// answers Status-Server once it is back, and takes the traffic again.
+func TestFreeRADIUSStatusServerProbe(t *testing.T) {
+	first := newFreeRADIUS(t, "s3cret-probe")
+	second := newFreeRADIUS(t, "s3cret-probe")
+	first.stop()
+	a, err := NewRadiusAuth(RadiusConfig{
+		Servers: []RadiusServer{first.authServer(), second.authServer()},
+		Timeout: 100 * time.Millisecond, Retries: 1, DeadAfter: 1, DeadTime: 100 * time.Millisecond,
+		ProbeDeadServers: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	pap := Request{Method: MethodPAP, User: "alice", Password: []byte("alice-secret"), Session: testSession}
+	if r := authSync(t, a, pap); !r.Accepted || r.Server != second.authServer().Addr {
+		t.Fatalf("failover: %+v", r)
+	}
+	if !a.c.servers.dead(0) && !a.c.servers.onProbation(a.c.servers.servers[0]) {
+		t.Fatal("primary not marked dead")
+	}
+	// Still dead: requests go straight to the second server.
+	if r := authSync(t, a, pap); r.Server != second.authServer().Addr {
+		t.Fatalf("while dead: %+v", r)
+	}
+	first.start()
+	waitFor(t, "the probe to revive the primary", func() bool { return !a.c.servers.onProbation(a.c.servers.servers[0]) })
+	if r := authSync(t, a, pap); !r.Accepted || r.Server != first.authServer().Addr {
+		t.Fatalf("after revival: %+v", r)
+	}
+	if !strings.Contains(first.output(), "Status-Server") {
+		t.Error("FreeRADIUS saw no Status-Server")
+	}
+}

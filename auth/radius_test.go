@@ -556,3 +556,37 @@ func FuzzReply(f *testing.F) {
 		}
 	})
 }
+
+func TestServerSetProbe(t *testing.T) {
+	clk := clock.NewFake(t0)
+	cfg := testConfig(clk, "a:1812", "b:1812")
+	cfg.DeadAfter = 1
+	cfg.setDefaults()
+	s := newServerSet("auth", &cfg)
+	probed := make(chan *serverState, 1)
+	s.probe = func(srv *serverState) { probed <- srv }
+	a := s.servers[0]
+	s.report(a, false)
+	clk.Advance(cfg.DeadTime - time.Second)
+	select {
+	case <-probed:
+		t.Fatal("probed before the hold time")
+	default:
+	}
+	clk.Advance(time.Second)
+	if srv := <-probed; srv != a {
+		t.Fatal("probed the wrong server")
+	}
+	// While probing, the dead server is never a candidate, even after the
+	// hold time.
+	if got := addrs(s.candidates()); len(got) != 1 || got[0] != "b:1812" {
+		t.Fatalf("candidates %v", got)
+	}
+	s.report(a, false) // the probe failed: another hold, another probe
+	clk.Advance(cfg.DeadTime)
+	<-probed
+	s.report(a, true)
+	if got := addrs(s.candidates()); len(got) != 2 {
+		t.Fatalf("not revived: %v", got)
+	}
+}
