@@ -29,31 +29,41 @@ type portSet struct {
 }
 
 // open starts a datapath on an ephemeral port that no other client of this
-// process holds.
+// process holds. Binding runs outside the lock so that many clients can
+// start at once; only the check-and-claim is serialised.
 func (p *portSet) open(cfg esp.UserspaceConfig) (*esp.Userspace, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(cfg.Listen) == 1 && cfg.Listen[0].Port() != 0 && p.held[cfg.Listen[0]] {
-		// SO_REUSEPORT would let the bind succeed and share the port.
-		return nil, fmt.Errorf("ESP port %v is held by another client", cfg.Listen[0])
+	if len(cfg.Listen) != 1 {
+		return nil, fmt.Errorf("%w: %d ESP listen addresses, want 1", ErrBadConfig, len(cfg.Listen))
 	}
+	fixed := cfg.Listen[0].Port() != 0
 	for i := 0; i < maxBindTries; i++ {
+		if fixed && p.isHeld(cfg.Listen[0]) {
+			// SO_REUSEPORT would let the bind succeed and share the port.
+			return nil, fmt.Errorf("ESP port %v is held by another client", cfg.Listen[0])
+		}
 		dp, err := esp.NewUserspace(cfg)
 		if err != nil {
 			return nil, err
 		}
-		addrs := dp.LocalAddrs()
-		if len(addrs) != 1 {
-			_ = dp.Close()
-			return nil, fmt.Errorf("%w: datapath bound %d addresses", ErrBadConfig, len(addrs))
+		a := dp.LocalAddrs()[0]
+		p.mu.Lock()
+		clash := p.held[a]
+		if !clash {
+			p.held[a] = true
 		}
-		if !p.held[addrs[0]] {
-			p.held[addrs[0]] = true
+		p.mu.Unlock()
+		if !clash {
 			return dp, nil
 		}
 		_ = dp.Close()
 	}
 	return nil, fmt.Errorf("no free ESP port after %d tries", maxBindTries)
+}
+
+func (p *portSet) isHeld(a netip.AddrPort) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.held[a]
 }
 
 // close stops the datapath and frees its port.
