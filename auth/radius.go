@@ -19,7 +19,7 @@
 //		NASIdentifier: "vpn-1", Timeout: 3 * time.Second, Retries: 2,
 //		Clock: clock.Real{}, Log: log, Metrics: m,
 //	}
-//	ra, err := auth.NewRadiusAuth(cfg)         // an auth.Authenticator
+//	ra, err := auth.NewRadiusAuth(cfg)         // an auth.Authenticator; ra.Close() when replaced
 //	ra.AuthenticateRadius(ctx, req, done)       // same, with RadiusReply (InterimInterval, Reply-Message, E= code)
 //	ra.AuthenticateEAP(ctx, eapReq, done)       // one EAP round: ppp.AuthRequest.EAPMessage/EAPState <-> EAPRequest/EAPResult
 //
@@ -27,6 +27,7 @@
 //	acfg.Servers = acctServers                  // port 1813
 //	acct, err := auth.NewRadiusAcct(acfg, auth.AcctConfig{StateDir: "/var/lib/l2tpsecd"})
 //	defer acct.Close()                          // an auth.Accounter; its disk queue is reloaded at start
+//	acct.Account(auth.AcctRecord{Status: auth.AcctOn})  // at start (AcctOff at shutdown, after the Stops)
 //	acct.Account(startRecord)                   // Start, then per session:
 //	it := auth.StartInterims(clk, acct, auth.InterimInterval(configured, reply.InterimInterval), startRecord, readCounters)
 //	it.Stop()                                   // before the Stop record
