@@ -278,8 +278,17 @@ func (q *diskQueue) pop() error {
 	if len(q.entries) == 0 {
 		return q.reset()
 	}
+	if q.head >= compactAfter && q.head > q.size/2 {
+		// Records keep arriving while the queue drains: it may never be
+		// empty, so drop the delivered prefix now and then.
+		return q.rewrite(q.entries)
+	}
 	return q.writeHead()
 }
+
+// compactAfter is the size of delivered records after which pop rewrites
+// the queue without them.
+var compactAfter int64 = 1 << 20
 
 // reset empties both files: the data first, so that a crash in between
 // leaves a head beyond the end, which load reads as empty.

@@ -203,3 +203,36 @@ func FuzzDecodeQueue(f *testing.F) {
 		}
 	})
 }
+
+// A queue that never empties does not grow without end.
+func TestDiskQueueCompacts(t *testing.T) {
+	defer func(v int64) { compactAfter = v }(compactAfter)
+	compactAfter = 1000
+	dir := t.TempDir()
+	q, err := openDiskQueue(dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.close()
+	q.push(queueRec("first", AcctStart))
+	for i := 0; i < 100; i++ {
+		q.push(queueRec("r", AcctInterim))
+		q.pop()
+	}
+	fi, err := os.Stat(q.fileName(q.gen))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Size() > 2000 || q.gen == 0 {
+		t.Fatalf("queue file %d bytes, generation %d", fi.Size(), q.gen)
+	}
+	q.close()
+	q2, err := openDiskQueue(dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q2.close()
+	if q2.len() != 1 {
+		t.Fatalf("reloaded %v", ids(q2))
+	}
+}
