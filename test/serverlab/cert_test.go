@@ -272,12 +272,9 @@ func checkVerdict(t *testing.T, d *daemon, c *lab.Client, cn string, mode int, w
 	if !errors.Is(connErr, lab.ErrIPsec) {
 		t.Errorf("%s: connect = %v, want an IPsec failure", cn, connErr)
 	}
-	p1 := d.waitRecord(t, 5*time.Second, "phase1_failed from "+peer, func(r auditRecord) bool {
-		return r.Event == "phase1_failed" && strings.HasPrefix(r.Peer, peer)
+	d.waitRecord(t, 5*time.Second, "phase1_failed (certificate_rejected) from "+peer, func(r auditRecord) bool {
+		return r.Event == "phase1_failed" && strings.HasPrefix(r.Peer, peer) && r.Reason == "certificate_rejected"
 	})
-	if p1.Reason != "certificate_rejected" {
-		t.Errorf("%s: phase1_failed %s, want reason certificate_rejected", cn, p1)
-	}
 	if est := d.records(func(r auditRecord) bool {
 		return r.Event == "phase1_established" && strings.HasPrefix(r.Peer, peer)
 	}); len(est) > 0 {
@@ -287,18 +284,43 @@ func checkVerdict(t *testing.T, d *daemon, c *lab.Client, cn string, mode int, w
 }
 
 // connectAll connects every client at once and returns each one's error.
-func connectAll(ctx context.Context, cs []*lab.Client) []error {
+func connectAll(ctx context.Context, t *testing.T, cs []*lab.Client) []error {
 	errs := make([]error, len(cs))
 	var wg sync.WaitGroup
 	for i, c := range cs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = c.Connect(ctx)
+			errs[i] = connect(ctx, t, c)
 		}()
 	}
 	wg.Wait()
 	return errs
+}
+
+// clientSignFailure is what charon logs when the client itself cannot sign
+// Main Mode message 5: its gcrypt plugin fails now and then on a key that
+// signs fine on the next try ("creating pkcs1 signature failed: Invalid
+// argument", seen about once in 80 connections). The server never sees
+// that attempt.
+const clientSignFailure = "signature failed"
+
+// connect connects c, once more when the first attempt failed on the
+// client's own signature (clientSignFailure), which says nothing about the
+// server.
+func connect(ctx context.Context, t *testing.T, c *lab.Client) error {
+	logPath := filepath.Join(c.Guest.ShareDir(), "log", "charon.log")
+	count := func() int {
+		b, _ := os.ReadFile(logPath)
+		return strings.Count(string(b), clientSignFailure)
+	}
+	before := count()
+	err := c.Connect(ctx)
+	if err != nil && errors.Is(err, lab.ErrIPsec) && count() > before {
+		t.Logf("%s: the client failed to sign its own Main Mode message 5 (%q in charon.log); trying once more", c.Guest.Name, clientSignFailure)
+		err = c.Connect(ctx)
+	}
+	return err
 }
 
 // stepper logs the time since the scenario started.
@@ -346,7 +368,7 @@ func TestCertConnect(t *testing.T) {
 			if tc.key != crltest.RSA2048 {
 				requireOpenSSLPlugin(ctx, t, c)
 			}
-			err := c.Connect(ctx)
+			err := connect(ctx, t, c)
 			checkVerdict(t, d, c, "valid", 1, accepted("ok"), err)
 			if err != nil {
 				t.FailNow()
@@ -529,7 +551,7 @@ func TestCertRevocation(t *testing.T) {
 			step("%d guests booted", len(cs))
 			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 			defer cancel()
-			errs := connectAll(ctx, cs)
+			errs := connectAll(ctx, t, cs)
 			step("connections done")
 			counted := map[string]int{} // metric series -> audited verdicts
 			for i, r := range rows {
@@ -646,7 +668,7 @@ func TestCertChain(t *testing.T) {
 	step("%d guests booted", len(cs))
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	errs := connectAll(ctx, cs)
+	errs := connectAll(ctx, t, cs)
 	step("connections done")
 	for i, r := range rows {
 		rec := checkVerdict(t, d, cs[i], r.cn, 1, r.want, errs[i])
@@ -727,9 +749,9 @@ func TestCertUserMatch(t *testing.T) {
 	thief := make(chan error, 1)
 	tctx, tcancel := context.WithCancel(ctx)
 	defer tcancel()
-	go func() { thief <- cs[1].Connect(tctx) }()
+	go func() { thief <- connect(tctx, t, cs[1]) }()
 
-	if err := cs[0].Connect(ctx); err != nil {
+	if err := connect(ctx, t, cs[0]); err != nil {
 		t.Fatalf("the certificate's holder: %v", err)
 	}
 	if err := cs[0].Ping(ctx, e.l.Server.LANHost); err != nil {
@@ -789,7 +811,7 @@ func TestCertCRLCache(t *testing.T) {
 	step("guest booted")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	err := c.Connect(ctx)
+	err := connect(ctx, t, c)
 	checkVerdict(t, d, c, "valid", 2, accepted("ok"), err)
 	if err != nil {
 		t.FailNow()
@@ -826,7 +848,7 @@ func TestCertCRLCache(t *testing.T) {
 	e.dp.SetStatus("/root.crl", http.StatusServiceUnavailable)
 	d = startDaemon(t, e.l, dc)
 	step("l2tpsecd restarted; the distribution point now answers 503")
-	if err := c.Connect(ctx); err != nil {
+	if err := connect(ctx, t, c); err != nil {
 		t.Fatalf("connect on the cached CRL: %v", err)
 	}
 	step("connected on the cached CRL")

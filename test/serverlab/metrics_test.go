@@ -22,7 +22,7 @@ func TestAuditAndMetrics(t *testing.T) {
 	cs := l.NewClients(t,
 		lab.ClientConfig{BehindNAT: true, PSK: labPSK, User: labUser, Password: labPassword},
 		lab.ClientConfig{PSK: "not-the-configured-psk", User: labUser, Password: labPassword},
-		lab.ClientConfig{BehindNAT: true, PSK: labPSK, User: "mallory", Password: "a-guess-1"},
+		lab.ClientConfig{BehindNAT: true, PSK: labPSK, User: "mallory", Password: "a-guess-1", PPPTimeout: 15 * time.Second},
 	)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()

@@ -76,7 +76,7 @@ func TestWrongPassword(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			l := lab.New(t)
 			d := startDaemon(t, l, daemonConfig{PSKs: []string{labPSK}, Users: []user{{Name: labUser, Password: labPassword}}})
-			c := l.NewClient(t, lab.ClientConfig{PSK: labPSK, PPP: m, User: labUser, Password: "not-the-password"})
+			c := l.NewClient(t, lab.ClientConfig{PSK: labPSK, PPP: m, User: labUser, Password: "not-the-password", PPPTimeout: 15 * time.Second})
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 			err := c.Connect(ctx)
