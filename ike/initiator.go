@@ -277,6 +277,12 @@ func (e *Engine) initiatorMM4Locked(sa *ikeSA, pkt []byte) error {
 }
 
 func (e *Engine) initiatorMM6Locked(sa *ikeSA, h isakmp.Header, body []byte) error {
+	if !h.Encrypted() {
+		// The responder answered a retransmission of our message 3 with
+		// message 4 again after we had moved on: drop it, as a
+		// responder drops repeats. It says nothing about the key.
+		return fmt.Errorf("%w: clear Main Mode message after message 5 (a repeated message 4)", ErrUnexpected)
+	}
 	b, _, next, err := sa.decrypt(h, body, sa.iv)
 	if err == nil {
 		id, idRaw, hash := mm56Payloads(b)
