@@ -36,6 +36,7 @@ type Config struct {
 	L2TP    L2TPConfig    `toml:"l2tp"`
 	PPP     PPPConfig     `toml:"ppp"`
 	Auth    AuthConfig    `toml:"auth"`
+	RADIUS  RADIUSConfig  `toml:"radius"`
 	Pools   []PoolConfig  `toml:"pool"`
 	TUN     TUNConfig     `toml:"tun"`
 	Metrics MetricsConfig `toml:"metrics"`
@@ -159,6 +160,39 @@ type AuthConfig struct {
 	UsersFile string `toml:"users_file"`
 }
 
+// RADIUSConfig is the RADIUS client: user authentication (auth.backend =
+// "radius"), accounting (when accounting servers are listed, whatever the
+// backend) and the Disconnect/CoA listener (RFC 5176).
+type RADIUSConfig struct {
+	NASIdentifier string   `toml:"nas_identifier"`
+	NASIPAddress  string   `toml:"nas_ip_address"`
+	Timeout       Duration `toml:"timeout"`
+	Retries       int      `toml:"retries"`
+	DeadAfter     int      `toml:"dead_after"`
+	DeadTime      Duration `toml:"dead_time"`
+	// InterimInterval sends Interim-Updates this often; the server's
+	// Acct-Interim-Interval wins. "0s": only when the server asks.
+	InterimInterval Duration `toml:"interim_interval"`
+	// RequireMessageAuthenticator refuses replies without one (BlastRADIUS).
+	RequireMessageAuthenticator bool           `toml:"require_message_authenticator"`
+	Servers                     []RADIUSServer `toml:"server"`
+	AccountingServers           []RADIUSServer `toml:"accounting_server"`
+	DAE                         DAEConfig      `toml:"dae"`
+}
+
+// RADIUSServer is one server: address (host:port) and shared secret.
+type RADIUSServer struct {
+	Address string `toml:"address"`
+	Secret  string `toml:"secret"`
+}
+
+// DAEConfig is the Disconnect-Request / CoA-Request listener.
+type DAEConfig struct {
+	Listen  string   `toml:"listen"` // e.g. "0.0.0.0:3799"; empty: off
+	Secret  string   `toml:"secret"`
+	Allowed []string `toml:"allowed"` // source networks
+}
+
 // PoolConfig is one named address pool.
 type PoolConfig struct {
 	Name   string   `toml:"name"`
@@ -235,7 +269,9 @@ func Defaults() Config {
 			SessionTimeout: dur(0),
 			AuthTimeout:    dur(30 * time.Second),
 		},
-		Auth:    AuthConfig{Backend: "local", UsersFile: "/etc/l2tpsecd/users.toml"},
+		Auth: AuthConfig{Backend: "local", UsersFile: "/etc/l2tpsecd/users.toml"},
+		RADIUS: RADIUSConfig{NASIdentifier: "l2tpsecd", Timeout: dur(3 * time.Second), Retries: 2, DeadAfter: 3,
+			DeadTime: dur(60 * time.Second), InterimInterval: dur(0)},
 		TUN:     TUNConfig{Name: "l2tpsec0", MTU: 1400, MSSClamp: true},
 		Metrics: MetricsConfig{Listen: "127.0.0.1:9810"},
 		Control: ControlConfig{Socket: "/run/l2tpsecd/control.sock"},
@@ -474,7 +510,8 @@ func (v *validator) config(c *Config) {
 	v.duration("ppp.session_timeout", c.PPP.SessionTimeout, 0)
 	v.duration("ppp.auth_timeout", c.PPP.AuthTimeout, time.Second)
 
-	v.oneOf("auth.backend", c.Auth.Backend, "local")
+	v.oneOf("auth.backend", c.Auth.Backend, "local", "radius")
+	v.radius(c)
 	if c.Auth.Backend == "local" {
 		if c.Auth.UsersFile == "" {
 			v.add("auth.users_file", "must be set when auth.backend is \"local\"")
@@ -503,6 +540,55 @@ func (v *validator) config(c *Config) {
 	}
 	if c.Control.Socket == "" {
 		v.add("control.socket", "must be set")
+	}
+}
+
+func (v *validator) radius(c *Config) {
+	r := c.RADIUS
+	if c.Auth.Backend == "radius" && len(r.Servers) == 0 {
+		v.add("radius.server", "at least one [[radius.server]] is needed when auth.backend is \"radius\"")
+	}
+	v.duration("radius.timeout", r.Timeout, 100*time.Millisecond)
+	v.intRange("radius.retries", r.Retries, 0, 10)
+	v.intRange("radius.dead_after", r.DeadAfter, 1, 100)
+	v.duration("radius.dead_time", r.DeadTime, time.Second)
+	v.duration("radius.interim_interval", r.InterimInterval, 0)
+	if r.InterimInterval.err == nil && r.InterimInterval.Duration > 0 && r.InterimInterval.Duration < time.Minute {
+		v.add("radius.interim_interval", "is %s; must be \"0s\" or at least 1m (RFC 2869 section 2.1)", r.InterimInterval.Duration)
+	}
+	if r.NASIPAddress != "" {
+		if _, err := netip.ParseAddr(r.NASIPAddress); err != nil {
+			v.add("radius.nas_ip_address", "%q is not an address", r.NASIPAddress)
+		}
+	}
+	check := func(key string, list []RADIUSServer) {
+		for i, s := range list {
+			base := fmt.Sprintf("%s[%d]", key, i)
+			if _, _, err := net.SplitHostPort(s.Address); err != nil {
+				v.add(base+".address", "%q is not host:port", s.Address)
+			}
+			if s.Secret == "" {
+				v.add(base+".secret", "must be set")
+			}
+		}
+	}
+	check("radius.server", r.Servers)
+	check("radius.accounting_server", r.AccountingServers)
+	if r.DAE.Listen != "" {
+		if _, _, err := net.SplitHostPort(r.DAE.Listen); err != nil {
+			v.add("radius.dae.listen", "%q is not host:port", r.DAE.Listen)
+		}
+		if r.DAE.Secret == "" {
+			v.add("radius.dae.secret", "must be set when radius.dae.listen is")
+		}
+		if len(r.DAE.Allowed) == 0 {
+			v.add("radius.dae.allowed", "must list the networks Disconnect/CoA requests may come from")
+		}
+		for i, n := range r.DAE.Allowed {
+			if _, err := netip.ParsePrefix(n); err != nil {
+				v.add(fmt.Sprintf("radius.dae.allowed[%d]", i), "%q is not a network", n)
+			}
+		}
 	}
 }
 
