@@ -5,25 +5,31 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/vishvananda/netns"
+
 	"github.com/l2tpsecd/l2tpsecd/internal/testutil"
 	"github.com/l2tpsecd/l2tpsecd/server/control"
 )
 
 const (
-	serverAddr = "198.51.100.1"
-	clientAddr = "198.51.100.2"
-	gateway    = "10.77.0.1"
-	psk        = "load-test-psk-0123"
-	numUsers   = 20
+	serverAddr  = "198.51.100.1"
+	clientAddr  = "198.51.100.2"
+	clientAddr2 = "198.51.100.3"
+	gateway     = "10.77.0.1"
+	psk         = "load-test-psk-0123"
+	numUsers    = 20
 )
 
 var (
@@ -59,6 +65,7 @@ func binaries(t *testing.T) (daemon, load string) {
 // 198.51.100.0/24: the server's and the clients'.
 type topology struct {
 	srv, cli string
+	cliVeth  string
 }
 
 func run(t *testing.T, name string, args ...string) {
@@ -77,8 +84,8 @@ func newTopology(t *testing.T) *topology {
 		t.Skipf("the daemon needs a TUN device: %v", err)
 	}
 	tag := fmt.Sprintf("%04x", os.Getpid()&0xffff)
-	tp := &topology{srv: "ldsrv" + tag, cli: "ldcli" + tag}
 	vs, vc := "ldv"+tag+"s", "ldv"+tag+"c"
+	tp := &topology{srv: "ldsrv" + tag, cli: "ldcli" + tag, cliVeth: vc}
 	run(t, "ip", "netns", "add", tp.srv)
 	t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", tp.srv).Run() })
 	run(t, "ip", "netns", "add", tp.cli)
@@ -346,6 +353,43 @@ func TestLoad(t *testing.T) {
 		t.Logf("session end reasons: %v", reasons)
 	})
 
+	t.Run("UDP echo from two source addresses", func(t *testing.T) {
+		// A UDP echo service on the gateway address, inside the daemon's
+		// namespace: what the clients send through their tunnels comes
+		// back to them.
+		echo := listenUDPIn(t, tp.srv, gateway+":7")
+		go func() {
+			buf := make([]byte, 2048)
+			for {
+				n, from, err := echo.ReadFromUDPAddrPort(buf)
+				if err != nil {
+					return
+				}
+				_, _ = echo.WriteToUDPAddrPort(buf[:n], from)
+			}
+		}()
+		run(t, "ip", "-n", tp.cli, "addr", "add", clientAddr2+"/24", "dev", tp.cliVeth)
+		before := len(d.auditEvents(t, "session_started"))
+		s, code, stderr := runLoad(t, tp, loadBin, "-psk", psk, "-user", "user%02d", "-password", "pass%02d",
+			"-n", "4", "-rate", "0", "-local", clientAddr+","+clientAddr2, "-duration", "2s",
+			"-traffic", "udp", "-target", gateway, "-port", "7", "-pps", "50", "-size", "300")
+		if code != 0 || s.Connected != 4 {
+			t.Fatalf("exit %d, connected %d/4 (%v)\nstderr:\n%s", code, s.Connected, s.Failures, stderr)
+		}
+		if s.PacketsOut < 4*80 || s.PacketsIn != s.PacketsOut || s.BytesIn != s.BytesOut {
+			t.Errorf("UDP echo: sent %d packets (%d bytes), got %d (%d bytes) back", s.PacketsOut, s.BytesOut, s.PacketsIn, s.BytesIn)
+		}
+		from := map[string]int{}
+		for _, e := range d.auditEvents(t, "session_started")[before:] {
+			peer, _ := e["peer"].(string)
+			from[peer[:strings.LastIndex(peer, ":")]]++
+		}
+		if from[clientAddr] != 2 || from[clientAddr2] != 2 {
+			t.Errorf("sessions by source address: %v, want 2 from each", from)
+		}
+		waitSessions(t, d, 0)
+	})
+
 	t.Run("wrong PSK fails phase 1", func(t *testing.T) {
 		s, code, _ := runLoad(t, tp, loadBin, "-psk", "not-the-right-key", "-user", "user01", "-password", "pass01",
 			"-n", "2", "-rate", "0", "-duration", "0s", "-traffic", "none", "-timeout", "4s")
@@ -372,4 +416,36 @@ func TestLoad(t *testing.T) {
 		}
 		waitSessions(t, d, 0)
 	})
+}
+
+// listenUDPIn opens a UDP socket inside the named network namespace (the
+// socket stays there when the thread switches back).
+func listenUDPIn(t *testing.T, ns, addr string) *net.UDPConn {
+	t.Helper()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer orig.Close()
+	h, err := netns.GetFromName(ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	if err := netns.Set(h); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := netns.Set(orig); err != nil {
+			panic(err) // the thread is locked: never hand it back in the wrong namespace
+		}
+	}()
+	c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.MustParseAddrPort(addr)))
+	if err != nil {
+		t.Fatalf("listen %s in %s: %v", addr, ns, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }
