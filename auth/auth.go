@@ -170,6 +170,10 @@ func (s AcctStatus) String() string {
 		return "stop"
 	case AcctInterim:
 		return "interim-update"
+	case AcctOn:
+		return "accounting-on"
+	case AcctOff:
+		return "accounting-off"
 	}
 	return fmt.Sprintf("AcctStatus(%d)", uint8(s))
 }

@@ -480,12 +480,15 @@ func (v *validator) config(c *Config) {
 	v.intRange("l2tp.max_sessions_per_tunnel", c.L2TP.MaxSessionsPerTun, 1, 65535)
 
 	if len(c.PPP.Auth) == 0 {
-		v.add("ppp.auth", "must list at least one method (mschapv2, chap, pap)")
+		v.add("ppp.auth", "must list at least one method (mschapv2, chap, pap, eap)")
 	}
 	seen := map[string]bool{}
 	for i, m := range c.PPP.Auth {
 		key := fmt.Sprintf("ppp.auth[%d]", i)
-		v.oneOf(key, m, "mschapv2", "chap", "pap")
+		v.oneOf(key, m, "mschapv2", "chap", "pap", "eap")
+		if m == "eap" && c.Auth.Backend != "radius" {
+			v.add(key, "EAP is passed through to RADIUS: it needs auth.backend = \"radius\"")
+		}
 		if seen[m] {
 			v.add(key, "%q is listed twice", m)
 		}

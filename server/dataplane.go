@@ -77,8 +77,10 @@ func (d *Daemon) SessionUp(ls *l2tp.Session) {
 		return
 	}
 	cfg := d.currentConfig()
-	id := fmt.Sprintf("s-%06d", d.nextSession.Add(1))
-	s := &session{id: id, d: d, c: c, ls: ls, since: d.clk.Now(),
+	n := d.nextSession.Add(1)
+	// Unique across restarts too (RADIUS Acct-Session-Id).
+	id := fmt.Sprintf("s-%x-%06d", d.started.Unix(), n)
+	s := &session{id: id, d: d, c: c, ls: ls, since: d.clk.Now(), nasPort: uint32(n),
 		log: d.log.With("session", id, "peer", c.key.remote.String())}
 	pc := ppp.Config{
 		MRU:           uint16(cfg.PPP.MRU),

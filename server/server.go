@@ -58,15 +58,22 @@ type Daemon struct {
 	// The layers, built by Run.
 	pool    *ippool.Manager
 	checker *crl.Checker
-	users   *auth.Users
-	tun     *tundev.Device
-	dp      esp.Datapath
-	engine  *ike.Engine
-	lns     *l2tp.Endpoint
-	ike500  []*ikeSocket
-	sinks   []*net.UDPConn
-	gateway netip.Addr
-	mss     uint16
+	// RADIUS (nil when not configured) and the accounter (a no-op without
+	// accounting servers).
+	radius     *auth.RadiusAuth
+	racct      *auth.RadiusAcct
+	acct       auth.Accounter
+	dae        *auth.DAEServer
+	radMetrics *auth.RadiusMetrics
+	users      *auth.Users
+	tun        *tundev.Device
+	dp         esp.Datapath
+	engine     *ike.Engine
+	lns        *l2tp.Endpoint
+	ike500     []*ikeSocket
+	sinks      []*net.UDPConn
+	gateway    netip.Addr
+	mss        uint16
 
 	handles     handleTable             // ESP handle -> conn, read per packet
 	routes      tundev.Table[*session]  // client address -> session, read per packet
@@ -98,6 +105,7 @@ func New(cfg *Config, opts Options) (*Daemon, error) {
 		opts.Clock = clock.Real{}
 	}
 	d := &Daemon{log: opts.Logger, reg: opts.Registry, clk: opts.Clock, cfg: cfg, version: opts.Version, started: time.Now(),
+		acct:  auth.NopAccounter{},
 		conns: map[connKey]*conn{}, sessions: map[string]*session{}, phase1: map[[16]byte]phase1Meta{}}
 	d.tunBufs.New = func() any { return new(tunBuf) }
 	d.metrics = NewMetrics(d.reg)
@@ -118,8 +126,6 @@ func (d *Daemon) currentConfig() *Config {
 	defer d.cfgMu.Unlock()
 	return d.cfg
 }
-
-func (d *Daemon) authn() auth.Authenticator { return d.users }
 
 // Run brings every layer up, serves until ctx is cancelled, then shuts down
 // gracefully: clients are told (LCP Terminate, L2TP StopCCN, IKE Delete),
@@ -175,11 +181,16 @@ func (d *Daemon) start() error {
 	}
 	d.gateway = netip.MustParseAddr(cfg.TUN.Address)
 
-	users, err := auth.LoadUsers(cfg.Path(cfg.Auth.UsersFile), d.log)
-	if err != nil {
+	if cfg.Auth.Backend == "local" {
+		users, err := auth.LoadUsers(cfg.Path(cfg.Auth.UsersFile), d.log)
+		if err != nil {
+			return err
+		}
+		d.users = users
+	}
+	if err := d.startRADIUS(cfg); err != nil {
 		return err
 	}
-	d.users = users
 
 	pool, err := ippool.New(d.poolConfig(cfg), ippool.Options{Clock: d.clk, Logger: d.log})
 	if err != nil {
@@ -410,6 +421,11 @@ func (d *Daemon) shutdown() {
 		}
 		d.connMu.Unlock()
 		for _, s := range ss {
+			s.mu.Lock()
+			if s.endCause == "" {
+				s.endCause = "shutdown"
+			}
+			s.mu.Unlock()
 			s.ppp.Close(ppp.ReasonAdmin)
 		}
 		// LCP Terminate-Requests are on their way; give them a moment,
@@ -446,6 +462,7 @@ func (d *Daemon) closeLayers() {
 	if d.checker != nil {
 		d.checker.Close()
 	}
+	d.stopRADIUS()
 }
 
 // Reload re-reads the configuration file and applies what can change

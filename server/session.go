@@ -12,6 +12,7 @@ import (
 
 	"github.com/l2tpsecd/l2tpsecd/auth"
 	"github.com/l2tpsecd/l2tpsecd/crl"
+	"github.com/l2tpsecd/l2tpsecd/internal/clock"
 	"github.com/l2tpsecd/l2tpsecd/internal/tundev"
 	"github.com/l2tpsecd/l2tpsecd/ippool"
 	"github.com/l2tpsecd/l2tpsecd/l2tp"
@@ -32,6 +33,7 @@ type session struct {
 	log   *slog.Logger
 
 	bytesIn, bytesOut, pktsIn, pktsOut atomic.Uint64
+	nasPort                            uint32
 
 	mu        sync.Mutex // guards the fields below
 	user      string
@@ -44,6 +46,13 @@ type session struct {
 	// SAs deleted by the peer or by DPD), reported instead of L2TP's.
 	endCause   string
 	authCancel context.CancelFunc
+	// Accounting: what the back end asked to be echoed (RADIUS Class), its
+	// interim interval, and the records sent.
+	class       [][]byte
+	interimFrom time.Duration
+	acctStart   *auth.AcctRecord
+	interims    *auth.Interims
+	timeout     clock.Timer // a CoA Session-Timeout
 }
 
 func (s *session) info() control.SessionInfo {
@@ -114,6 +123,47 @@ func (s *session) NetworkUp(addr netip.Addr) {
 	s.d.metrics.SetupSeconds.Observe(time.Since(s.c.created).Seconds())
 	s.d.audit.Log(AuditEvent{Event: "session_started", Peer: s.c.key.remote.String(), User: user, Session: s.id,
 		Fields: map[string]any{"address": addr.String()}})
+	s.startAccounting(user, addr)
+}
+
+// startAccounting sends the Start record and schedules Interim-Updates.
+func (s *session) startAccounting(user string, addr netip.Addr) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.acctStart != nil || s.ended {
+		return
+	}
+	rec := auth.AcctRecord{Status: auth.AcctStart, Session: s.acctSession(), User: user, Class: s.class,
+		FramedAddr: addr, Time: s.d.clk.Now()}
+	s.acctStart = &rec
+	s.d.acct.Account(rec)
+	interval := auth.InterimInterval(s.d.currentConfig().RADIUS.InterimInterval.Duration, s.interimFrom)
+	s.interims = auth.StartInterims(s.d.clk, s.d.acct, interval, rec, s.counters)
+}
+
+func (s *session) counters() auth.Counters {
+	return auth.Counters{InOctets: s.bytesIn.Load(), OutOctets: s.bytesOut.Load(),
+		InPackets: s.pktsIn.Load(), OutPackets: s.pktsOut.Load()}
+}
+
+func (s *session) acctSession() auth.SessionInfo {
+	return auth.SessionInfo{SessionID: s.id, CallingStation: s.c.key.remote, NASPort: s.nasPort}
+}
+
+func (s *session) userName() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.user
+}
+
+// setSessionTimeout ends the session t from now (RADIUS CoA).
+func (s *session) setSessionTimeout(t time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.timeout != nil {
+		s.timeout.Stop()
+	}
+	s.timeout = s.d.clk.AfterFunc(t, func() { s.ppp.Close(ppp.ReasonSessionTimeout) })
 }
 
 func (s *session) NetworkDown() {
@@ -152,7 +202,22 @@ func (s *session) end(cause string) {
 	addr, wasUp, user, lower := s.addr, s.up, s.user, s.lowerDown
 	s.up = false
 	cancel := s.authCancel
+	start, interims, timeout := s.acctStart, s.interims, s.timeout
 	s.mu.Unlock()
+	if timeout != nil {
+		timeout.Stop()
+	}
+	if interims != nil {
+		interims.Stop()
+	}
+	if start != nil {
+		c := s.counters()
+		now := s.d.clk.Now()
+		s.d.acct.Account(auth.AcctRecord{Status: auth.AcctStop, Session: start.Session, User: start.User, Class: start.Class,
+			FramedAddr: start.FramedAddr, Time: now, SessionTime: now.Sub(start.Time),
+			InOctets: c.InOctets, OutOctets: c.OutOctets, InPackets: c.InPackets, OutPackets: c.OutPackets,
+			Cause: terminateCause(cause)})
+	}
 	if cancel != nil {
 		cancel()
 	}
@@ -212,54 +277,101 @@ var methodMap = map[ppp.AuthMethod]auth.Method{
 }
 
 func (a authenticator) Authenticate(req *ppp.AuthRequest, done func(ppp.AuthResult)) {
+	s := a.s
+	ctx, cancel := context.WithCancel(context.Background())
+	s.mu.Lock()
+	s.authCancel = cancel
+	s.mu.Unlock()
+	if req.Method == ppp.AuthEAP {
+		s.authenticateEAP(ctx, cancel, req, done)
+		return
+	}
 	m, ok := methodMap[req.Method]
 	if !ok {
+		cancel()
 		done(ppp.AuthResult{Reason: "method_unavailable", Message: "method not supported"})
 		return
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	a.s.mu.Lock()
-	a.s.authCancel = cancel
-	a.s.mu.Unlock()
 	areq := auth.Request{
 		Method: m, User: req.User, Password: req.Password, CHAPID: req.CHAPID, Challenge: req.Challenge,
 		Response: req.Response, PeerChallenge: req.PeerChallenge, NTResponse: req.NTResponse,
-		Session: auth.SessionInfo{SessionID: a.s.id, CallingStation: a.s.c.key.remote},
+		Session: s.acctSession(),
 	}
-	a.s.d.authn().Authenticate(ctx, areq, func(r auth.Result) {
+	finish := func(r auth.RadiusReply) {
 		cancel()
 		if r.Accepted {
-			r = a.s.bindToCertificate(req.User, r)
+			r.Result = s.bindToCertificate(req.User, r.Result)
 		}
-		res := ppp.AuthResult{
-			Accept: r.Accepted, Reason: r.Reason.String(), AuthenticatorResponse: r.AuthenticatorResponse,
-			Pool: r.Pool, Address: r.StaticAddr, SessionTimeout: r.SessionTimeout, IdleTimeout: r.IdleTimeout,
-		}
-		// The back end's limits (RADIUS Session-Timeout, Idle-Timeout) win;
-		// the configured ones apply otherwise.
-		cfg := a.s.d.currentConfig()
-		if res.SessionTimeout == 0 {
-			res.SessionTimeout = cfg.PPP.SessionTimeout.Duration
-		}
-		if res.IdleTimeout == 0 {
-			res.IdleTimeout = cfg.PPP.IdleTimeout.Duration
-		}
-		if !r.Accepted {
+		done(s.pppResult(r))
+	}
+	if ra := s.d.radius; ra != nil {
+		ra.AuthenticateRadius(ctx, areq, finish)
+		return
+	}
+	s.d.users.Authenticate(ctx, areq, func(r auth.Result) { finish(auth.RadiusReply{Result: r}) })
+}
+
+// pppResult turns a back end's verdict into PPP's, remembering what
+// accounting needs, and applying the configured limits where the back end
+// sent none.
+func (s *session) pppResult(r auth.RadiusReply) ppp.AuthResult {
+	res := ppp.AuthResult{
+		Accept: r.Accepted, Reason: r.Reason.String(), Message: r.ReplyMessage, AuthenticatorResponse: r.AuthenticatorResponse,
+		Pool: r.Pool, Address: r.StaticAddr, SessionTimeout: r.SessionTimeout, IdleTimeout: r.IdleTimeout,
+	}
+	cfg := s.d.currentConfig()
+	if res.SessionTimeout == 0 {
+		res.SessionTimeout = cfg.PPP.SessionTimeout.Duration
+	}
+	if res.IdleTimeout == 0 {
+		res.IdleTimeout = cfg.PPP.IdleTimeout.Duration
+	}
+	if !r.Accepted {
+		res.MSCHAPError = r.MSCHAPError
+		if res.MSCHAPError == 0 {
 			res.MSCHAPError = r.Reason.MSCHAPError()
-			if r.Detail != "" {
-				res.Reason = fmt.Sprintf("%s: %s", r.Reason, r.Detail)
+		}
+		if r.Detail != "" {
+			res.Reason = fmt.Sprintf("%s: %s", r.Reason, r.Detail)
+		}
+	}
+	for i, a := range r.DNS {
+		if i < 2 {
+			res.DNS[i] = a
+		}
+	}
+	if len(r.Class) > 0 {
+		res.Class = r.Class[0]
+	}
+	s.mu.Lock()
+	s.class, s.interimFrom = r.Class, r.InterimInterval
+	s.mu.Unlock()
+	return res
+}
+
+// authenticateEAP relays one EAP round to RADIUS (pass-through: the EAP
+// method is between the client and the RADIUS server).
+func (s *session) authenticateEAP(ctx context.Context, cancel context.CancelFunc, req *ppp.AuthRequest, done func(ppp.AuthResult)) {
+	ra := s.d.radius
+	if ra == nil {
+		cancel()
+		done(ppp.AuthResult{Reason: "method_unavailable", Message: "EAP needs a RADIUS server"})
+		return
+	}
+	ra.AuthenticateEAP(ctx, auth.EAPRequest{User: req.User, EAPMessage: req.EAPMessage, State: req.EAPState, Session: s.acctSession()},
+		func(r auth.EAPResult) {
+			cancel()
+			if r.Continue {
+				done(ppp.AuthResult{Continue: true, EAPMessage: r.EAPMessage, EAPState: r.State})
+				return
 			}
-		}
-		for i, a := range r.DNS {
-			if i < 2 {
-				res.DNS[i] = a
+			if r.Accepted {
+				r.Result = s.bindToCertificate(req.User, r.Result)
 			}
-		}
-		if len(r.Class) > 0 {
-			res.Class = r.Class[0]
-		}
-		done(res)
-	})
+			res := s.pppResult(r.RadiusReply)
+			res.EAPMessage = r.EAPMessage
+			done(res)
+		})
 }
 
 // writeTUN writes one IP packet from a client to the TUN device. The packet
