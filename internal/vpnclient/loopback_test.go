@@ -24,7 +24,7 @@ import (
 // server session per call that answers ICMP echo. It stands in for the
 // daemon so that the client can be tested without root.
 type miniLNS struct {
-	t        *testing.T
+	t        testing.TB
 	ikeConn  *net.UDPConn
 	dp       *esp.Userspace
 	eng      *ike.Engine
@@ -46,7 +46,7 @@ const (
 	testGateway = "10.99.0.1"
 )
 
-func newMiniLNS(t *testing.T) *miniLNS {
+func newMiniLNS(t testing.TB) *miniLNS {
 	t.Helper()
 	m := &miniLNS{t: t, handles: map[esp.Handle]*ike.ChildSA{}, spis: map[uint32]bool{}, next: 10,
 		users: map[string]string{"alice": "secret-a", "bob": "secret-b"}}
@@ -156,6 +156,7 @@ type lnsSession struct {
 	ppp  *ppp.Session
 	peer netip.Addr
 	up   atomic.Bool
+	buf  []byte
 }
 
 // l2tp.Handler.
@@ -231,8 +232,12 @@ func (s *lnsSession) IP(pkt []byte) {
 		return
 	}
 	st, _ := p.Stamp()
-	buf := make([]byte, 64, 64+len(pkt))
-	buf = AppendICMPEcho(buf, p.Dst, p.Src, ICMPEchoReply, p.ID, p.Seq, st, len(pkt))
+	// One session's IP arrives on one datapath worker, one packet at a
+	// time: its reply buffer can be reused.
+	if cap(s.buf) < 64+len(pkt) {
+		s.buf = make([]byte, 64, 64+MaxIPPacket)
+	}
+	buf := AppendICMPEcho(s.buf[:64], p.Dst, p.Src, ICMPEchoReply, p.ID, p.Seq, st, len(pkt))
 	_ = s.ppp.WriteIP(buf, 64)
 }
 
