@@ -69,7 +69,9 @@ type daemonConfig struct {
 	Policy string // default modern
 	Auth   []string
 	Users  []user
-	Extra  string // more TOML, appended
+	// AuthBackend is auth.backend ("local" when empty, "radius").
+	AuthBackend string
+	Extra       string // more TOML, appended
 	// IKEExtra is more TOML for the [ike] section.
 	IKEExtra string
 }
@@ -134,6 +136,9 @@ func (d *daemon) writeConfig(t *testing.T, dc daemonConfig) {
 	}
 	fmt.Fprintf(&b, "[ppp]\nauth = [%s]\ndns = [\"10.99.0.53\", \"10.99.0.54\"]\necho_interval = \"10s\"\necho_failures = 3\n", quoteList(dc.Auth))
 	fmt.Fprintf(&b, "[auth]\nusers_file = \"users.toml\"\n")
+	if dc.AuthBackend != "" {
+		fmt.Fprintf(&b, "backend = %q\n", dc.AuthBackend)
+	}
 	pool := l.Server.Pool.Addr().As4()
 	fmt.Fprintf(&b, "[[pool]]\nname = \"default\"\nranges = [\"%d.%d.%d.10-%d.%d.%d.200\"]\n", pool[0], pool[1], pool[2], pool[0], pool[1], pool[2])
 	fmt.Fprintf(&b, "[tun]\nname = \"l2tpsec0\"\naddress = \"%d.%d.%d.1\"\n", pool[0], pool[1], pool[2])
