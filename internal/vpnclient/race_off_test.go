@@ -1,0 +1,5 @@
+//go:build !race
+
+package vpnclient
+
+const raceEnabled = false
