@@ -216,7 +216,6 @@ func Run(ctx context.Context, opt Options, clk clock.Clock, log *slog.Logger) Su
 		}(i)
 	}
 	wg.Wait()
-	setupEnd := clk.Now()
 
 	s := Summary{Clients: opt.Clients, Failures: map[string]int{}, DropReasons: map[string]int{}, PhaseMs: map[string]Percentiles{}}
 	var totals []time.Duration
@@ -252,7 +251,6 @@ func Run(ctx context.Context, opt Options, clk clock.Clock, log *slog.Logger) Su
 			s.SetupRate = float64(s.Connected) / s.SetupSeconds
 		}
 	}
-	_ = setupEnd
 
 	// Traffic on every connected client for Duration.
 	if opt.Duration > 0 && len(up) > 0 {

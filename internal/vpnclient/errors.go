@@ -14,6 +14,13 @@ var (
 	ErrNotUp      = errors.New("vpnclient: network layer not up")
 	ErrBadConfig  = errors.New("vpnclient: invalid configuration")
 	ErrPacketSize = errors.New("vpnclient: IP packet too large")
+	ErrPortInUse  = errors.New("vpnclient: ESP port held by another client")
+
+	// The inner packet codec's errors.
+	ErrShortPacket = errors.New("vpnclient: packet too short")
+	ErrNotIPv4     = errors.New("vpnclient: not an IPv4 packet")
+	ErrBadLength   = errors.New("vpnclient: IPv4 total length inconsistent")
+	ErrNotEcho     = errors.New("vpnclient: not an ICMP echo")
 )
 
 // Phase is a step of connection setup, in the order they happen.

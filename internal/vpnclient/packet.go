@@ -2,7 +2,6 @@ package vpnclient
 
 import (
 	"encoding/binary"
-	"errors"
 	"net/netip"
 	"strconv"
 )
@@ -54,14 +53,6 @@ const (
 	IPv4HeaderLen = 20
 	ICMPEchoLen   = 8
 	UDPLen        = 8
-)
-
-// Errors of the packet codec.
-var (
-	ErrShortPacket = errors.New("vpnclient: packet too short")
-	ErrNotIPv4     = errors.New("vpnclient: not an IPv4 packet")
-	ErrBadLength   = errors.New("vpnclient: IPv4 total length inconsistent")
-	ErrNotEcho     = errors.New("vpnclient: not an ICMP echo")
 )
 
 // Packet is a decoded inner packet: the IPv4 addresses and protocol, and for

@@ -39,7 +39,7 @@ func (p *portSet) open(cfg esp.UserspaceConfig) (*esp.Userspace, error) {
 	for i := 0; i < maxBindTries; i++ {
 		if fixed && p.isHeld(cfg.Listen[0]) {
 			// SO_REUSEPORT would let the bind succeed and share the port.
-			return nil, fmt.Errorf("ESP port %v is held by another client", cfg.Listen[0])
+			return nil, fmt.Errorf("%w: %v", ErrPortInUse, cfg.Listen[0])
 		}
 		dp, err := esp.NewUserspace(cfg)
 		if err != nil {
@@ -57,7 +57,7 @@ func (p *portSet) open(cfg esp.UserspaceConfig) (*esp.Userspace, error) {
 		}
 		_ = dp.Close()
 	}
-	return nil, fmt.Errorf("no free ESP port after %d tries", maxBindTries)
+	return nil, fmt.Errorf("%w: every ephemeral port tried (%d) was", ErrPortInUse, maxBindTries)
 }
 
 func (p *portSet) isHeld(a netip.AddrPort) bool {
