@@ -204,12 +204,23 @@ func (d *daemon) waitRecord(t *testing.T, timeout time.Duration, what string, ma
 }
 
 // certRecord is the audit record of the verification of the certificate
-// named cn.
-func (d *daemon) certRecord(t *testing.T, cn string) auditRecord {
+// named cn. When there is none, the failure names the phase-1 failures of
+// the client (peer), which say what went wrong before the certificate check.
+func (d *daemon) certRecord(t *testing.T, cn, peer string) auditRecord {
 	t.Helper()
-	return d.waitRecord(t, 10*time.Second, "certificate_* for CN="+cn, func(r auditRecord) bool {
-		return strings.HasPrefix(r.Event, "certificate_") && r.ID == "CN="+cn
-	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if rs := d.records(func(r auditRecord) bool {
+			return strings.HasPrefix(r.Event, "certificate_") && r.ID == "CN="+cn
+		}); len(rs) > 0 {
+			return rs[0]
+		}
+		if time.Now().After(deadline) {
+			fails := d.records(func(r auditRecord) bool { return r.Event == "phase1_failed" && strings.HasPrefix(r.Peer, peer) })
+			t.Fatalf("no audit record certificate_* for CN=%s within 10 s; phase-1 failures of %s: %v", cn, peer, fails)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // peerOf is the audit log's peer prefix of a client: its own address when
@@ -248,7 +259,7 @@ func contains(ss []string, s string) bool {
 // certificate and of phase 1 against want, with the mode that applied.
 func checkVerdict(t *testing.T, d *daemon, c *lab.Client, cn string, mode int, want verdict, connErr error) auditRecord {
 	t.Helper()
-	rec := d.certRecord(t, cn)
+	rec := d.certRecord(t, cn, peerOf(c))
 	if rec.Event != want.event() || !want.wants(rec.Reason) {
 		t.Errorf("%s: audit %s, want %s with reason %v", cn, rec, want.event(), want.reasons)
 	}
