@@ -103,34 +103,35 @@ type Client struct {
 	clk clock.Clock
 	log *slog.Logger
 
-	local       netip.Addr     // the address the sockets are bound to
-	claimed500  netip.AddrPort // what we tell IKE we send from
-	claimed4500 netip.AddrPort
-	ikeRemote   netip.AddrPort
-	ikeConn     *net.UDPConn
-	dp          *esp.Userspace
-	eng         *ike.Engine
-	ep          *l2tp.Endpoint
-	readerDone  chan struct{}
-	handle      atomic.Uint64 // esp.Handle of the SA pair, valid once hasSA
-	hasSA       atomic.Bool
-	sess        atomic.Pointer[l2tp.Session]
-	ppp         *ppp.Client
-	child       *ike.ChildSA
-	ckyI, ckyR  isakmp.Cookie
-	tunnel      *l2tp.Tunnel
-	addr        netip.Addr
-	timings     Timings
-	ev          chan event
-	up          atomic.Bool // setup finished
-	downOnce    sync.Once
-	down        chan struct{}
-	downReason  atomic.Pointer[string]
-	pppDown     chan struct{}
-	pppDownOnce sync.Once
-	closeOnce   sync.Once
-	bufs        sync.Pool
-	sendErrs    atomic.Uint64
+	local         netip.Addr     // the address the sockets are bound to
+	claimed500    netip.AddrPort // what we tell IKE we send from
+	claimed4500   netip.AddrPort
+	ikeRemote     netip.AddrPort
+	ikeConn       *net.UDPConn
+	dp            *esp.Userspace
+	eng           *ike.Engine
+	ep            *l2tp.Endpoint
+	readerDone    chan struct{}
+	readerStarted bool          // set in open before it returns; read by Close
+	handle        atomic.Uint64 // esp.Handle of the SA pair, valid once hasSA
+	hasSA         atomic.Bool
+	sess          atomic.Pointer[l2tp.Session]
+	ppp           *ppp.Client
+	child         *ike.ChildSA
+	ckyI, ckyR    isakmp.Cookie
+	tunnel        *l2tp.Tunnel
+	addr          netip.Addr
+	timings       Timings
+	ev            chan event
+	up            atomic.Bool // setup finished
+	downOnce      sync.Once
+	down          chan struct{}
+	downReason    atomic.Pointer[string]
+	pppDown       chan struct{}
+	pppDownOnce   sync.Once
+	closeOnce     sync.Once
+	bufs          sync.Pool
+	sendErrs      atomic.Uint64
 }
 
 // event is one step of setup, reported by a protocol callback.
@@ -313,6 +314,7 @@ func (c *Client) open() error {
 		ep.SetTrace(c.log)
 	}
 	c.log.Debug("sockets", "ike", conn.LocalAddr().String(), "esp", dp.LocalAddrs())
+	c.readerStarted = true
 	go c.readIKE()
 	return nil
 }
@@ -667,7 +669,9 @@ func (c *Client) Close() {
 		}
 		if c.ikeConn != nil {
 			_ = c.ikeConn.Close()
-			<-c.readerDone
+			if c.readerStarted {
+				<-c.readerDone
+			}
 		}
 	})
 }

@@ -305,8 +305,11 @@ func TestDialEchoHangup(t *testing.T) {
 	if ainSPI == binSPI {
 		t.Errorf("both clients chose inbound SPI %08x", ainSPI)
 	}
-	if got := m.sessions.Load(); got != 2 {
-		t.Errorf("LNS has %d sessions up, want 2", got)
+	// The LNS's IPCP may open a moment after the client's.
+	for deadline := time.Now().Add(5 * time.Second); m.sessions.Load() != 2; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("LNS has %d sessions up, want 2", m.sessions.Load())
+		}
 	}
 
 	// Ten echoes each; all come back through the right tunnel.
