@@ -78,6 +78,9 @@ func TestServerLifecycle(t *testing.T) {
 	if !strings.Contains(out, "Access-Reject") {
 		t.Fatalf("wrong password not rejected:\n%s", out)
 	}
+	if log := s.Log(); !strings.Contains(log, "Login OK: [bob") || !strings.Contains(log, "Login incorrect") {
+		t.Errorf("the log does not show the authentications:\n%s", s.LogTail(40))
+	}
 
 	acct := "User-Name = \"bob\"\nAcct-Status-Type = Stop\nAcct-Session-Id = \"s-1\"\nAcct-Input-Octets = 1000\nAcct-Input-Gigawords = 1\nAcct-Output-Octets = 77\nAcct-Terminate-Cause = User-Request\n"
 	if out, err := radclient(s.AcctAddr(), "acct", secret, acct); err != nil || !strings.Contains(out, "Accounting-Response") {
