@@ -495,3 +495,12 @@ func (e *Engine) SetPolicy(p Policy) {
 	defer e.mu.Unlock()
 	e.cfg.Policy = p
 }
+
+// SetCerts replaces the certificate configuration (a reload: a new server
+// certificate, trusted CAs or revocation settings). Negotiations already
+// past message 3 keep the configuration they started with.
+func (e *Engine) SetCerts(c *CertConfig) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.cfg.Certs = c
+}

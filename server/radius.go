@@ -44,7 +44,7 @@ func (d *Daemon) startRADIUS(cfg *Config) error {
 		if err != nil {
 			return fmt.Errorf("RADIUS authentication: %w", err)
 		}
-		d.radius = ra
+		d.radius.Store(ra)
 	}
 	if len(r.AccountingServers) > 0 {
 		acct, err := auth.NewRadiusAcct(d.radiusConfig(cfg, r.AccountingServers), auth.AcctConfig{StateDir: cfg.StateDir})
@@ -81,8 +81,8 @@ func (d *Daemon) stopRADIUS() {
 		d.racct.Account(auth.AcctRecord{Status: auth.AcctOff, Time: d.clk.Now()})
 		d.racct.Close()
 	}
-	if d.radius != nil {
-		d.radius.Close()
+	if ra := d.radius.Load(); ra != nil {
+		ra.Close()
 	}
 }
 

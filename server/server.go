@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"reflect"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -60,7 +61,7 @@ type Daemon struct {
 	checker *crl.Checker
 	// RADIUS (nil when not configured) and the accounter (a no-op without
 	// accounting servers).
-	radius     *auth.RadiusAuth
+	radius     atomic.Pointer[auth.RadiusAuth]
 	racct      *auth.RadiusAcct
 	acct       auth.Accounter
 	dae        *auth.DAEServer
@@ -503,6 +504,14 @@ func (d *Daemon) Reload(path string) error {
 			}
 		}
 	}
+	if d.engine != nil && !reflect.DeepEqual(old.Cert, cfg.Cert) {
+		if err := d.reloadCerts(cfg); err != nil {
+			return refuse("invalid_certificates", err)
+		}
+	}
+	if err := d.reloadRADIUS(old, cfg); err != nil {
+		return refuse("invalid_radius", err)
+	}
 	if d.engine != nil {
 		ic := d.ikeConfig(cfg)
 		d.engine.SetPSKs(ic.PSKs)
@@ -529,6 +538,8 @@ func (d *Daemon) Reload(path string) error {
 		"metrics":   old.Metrics == cfg.Metrics,
 		"control":   old.Control == cfg.Control,
 		"l2tp":      old.L2TP == cfg.L2TP,
+		"auth.backend and radius accounting/dae": old.Auth.Backend == cfg.Auth.Backend &&
+			reflect.DeepEqual(old.RADIUS.AccountingServers, cfg.RADIUS.AccountingServers) && reflect.DeepEqual(old.RADIUS.DAE, cfg.RADIUS.DAE),
 	} {
 		if !same {
 			restart = append(restart, key)
@@ -542,6 +553,47 @@ func (d *Daemon) Reload(path string) error {
 	}
 	d.audit.Log(ev)
 	d.log.Info("configuration reloaded", "config", path)
+	return nil
+}
+
+// reloadCerts builds a new certificate checker from cfg and hands it to
+// the engine; the old one is closed once negotiations that started with it
+// are done.
+func (d *Daemon) reloadCerts(cfg *Config) error {
+	prev := d.checker
+	var certs *ike.CertConfig
+	if cfg.Cert.Enabled() {
+		c, err := d.certConfig(cfg) // sets d.checker
+		if err != nil {
+			d.checker = prev
+			return err
+		}
+		certs = c
+	} else {
+		d.checker = nil
+	}
+	d.engine.SetCerts(certs)
+	if prev != nil {
+		d.clk.AfterFunc(time.Minute, func() { prev.Close() })
+	}
+	return nil
+}
+
+// reloadRADIUS swaps in new authentication servers. Accounting and the
+// DAE listener keep running as started (a restart applies changes there).
+func (d *Daemon) reloadRADIUS(old, cfg *Config) error {
+	if cfg.Auth.Backend != "radius" || old.Auth.Backend != "radius" ||
+		reflect.DeepEqual(old.RADIUS.Servers, cfg.RADIUS.Servers) && old.RADIUS.Timeout == cfg.RADIUS.Timeout &&
+			old.RADIUS.Retries == cfg.RADIUS.Retries && old.RADIUS.NASIdentifier == cfg.RADIUS.NASIdentifier {
+		return nil
+	}
+	ra, err := auth.NewRadiusAuth(d.radiusConfig(cfg, cfg.RADIUS.Servers))
+	if err != nil {
+		return err
+	}
+	if prev := d.radius.Swap(ra); prev != nil {
+		d.clk.AfterFunc(time.Minute, func() { prev.Close() })
+	}
 	return nil
 }
 

@@ -304,7 +304,7 @@ func (a authenticator) Authenticate(req *ppp.AuthRequest, done func(ppp.AuthResu
 		}
 		done(s.pppResult(r))
 	}
-	if ra := s.d.radius; ra != nil {
+	if ra := s.d.radius.Load(); ra != nil {
 		ra.AuthenticateRadius(ctx, areq, finish)
 		return
 	}
@@ -352,7 +352,7 @@ func (s *session) pppResult(r auth.RadiusReply) ppp.AuthResult {
 // authenticateEAP relays one EAP round to RADIUS (pass-through: the EAP
 // method is between the client and the RADIUS server).
 func (s *session) authenticateEAP(ctx context.Context, cancel context.CancelFunc, req *ppp.AuthRequest, done func(ppp.AuthResult)) {
-	ra := s.d.radius
+	ra := s.d.radius.Load()
 	if ra == nil {
 		cancel()
 		done(ppp.AuthResult{Reason: "method_unavailable", Message: "EAP needs a RADIUS server"})

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -93,8 +95,13 @@ func TestWrongPassword(t *testing.T) {
 			if got := d.auditLines(`"event":"address_assigned"`); len(got) != 0 {
 				t.Errorf("an address was assigned to a refused user: %v", got)
 			}
-			pppLog, _ := c.Guest.Run(ctx, "cat /var/log/ppp.log /tmp/ppp.log 2>/dev/null | grep -iE 'fail|nak|E=691' | head -5")
-			t.Logf("client side: %s", pppLog)
+			// The client was told: pppd logs the CHAP Failure (E=691) or
+			// the PAP Nak it received.
+			pppLog, _ := os.ReadFile(filepath.Join(c.Guest.ShareDir(), "log", "pppd.log"))
+			told := map[lab.PPPAuth]string{lab.MSCHAPv2: "rcvd [CHAP Failure", lab.PAP: "rcvd [PAP AuthNak"}[m]
+			if !strings.Contains(string(pppLog), told) {
+				t.Errorf("the client's pppd log has no %q:\n%s", told, pppLog)
+			}
 			waitNoSessions(t, d, 20*time.Second)
 			waitNoSAs(t, d, 30*time.Second)
 		})

@@ -1,0 +1,599 @@
+package serverlab
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/l2tpsecd/l2tpsecd/server/control"
+	"github.com/l2tpsecd/l2tpsecd/test/freeradius"
+	"github.com/l2tpsecd/l2tpsecd/test/lab"
+)
+
+// The RADIUS lab (issue 6 acceptance): two real FreeRADIUS 3.2 instances in
+// the lab's server namespace on 127.0.0.1, the primary and the secondary,
+// each with authentication and accounting; l2tpsecd uses them in that order
+// and listens for Disconnect-Requests on 127.0.0.1:3799.
+
+const (
+	radSecret    = "lab-radius-secret-7"
+	daeSecret    = "lab-dae-secret-9"
+	radDAEAddr   = "127.0.0.1:3799"
+	radClass     = "lab-class-42"
+	radFixedAddr = "10.99.1.77" // inside the daemon's pool range, far from where allocation starts
+)
+
+// radiusUsers are FreeRADIUS's users: alice plain, fixed with a
+// Framed-IP-Address, carol with Acct-Interim-Interval (60 s: the daemon
+// raises anything shorter to a minute, RFC 2869 5.16), Session-Timeout and
+// Class.
+var radiusUsers = []freeradius.User{
+	{Name: "alice", Password: "alice-rad-pw-1"},
+	{Name: "fixed", Password: "fixed-rad-pw-2", Reply: []freeradius.Attr{{Name: "Framed-IP-Address", Value: radFixedAddr}}},
+	{Name: "carol", Password: "carol-rad-pw-3", Reply: []freeradius.Attr{
+		{Name: "Acct-Interim-Interval", Value: "60"}, {Name: "Session-Timeout", Value: "3600"},
+		{Name: "Class", Value: freeradius.Quote(radClass)}}},
+}
+
+func radiusPassword(name string) string {
+	for _, u := range radiusUsers {
+		if u.Name == name {
+			return u.Password
+		}
+	}
+	panic("no RADIUS user " + name)
+}
+
+// radiusLab is a lab with the two FreeRADIUS instances.
+type radiusLab struct {
+	l                  *lab.Lab
+	primary, secondary *freeradius.Server
+	mu                 sync.Mutex
+	starts             int
+}
+
+func needFreeRADIUS(t *testing.T) {
+	t.Helper()
+	for _, bin := range []string{"freeradius", "radclient"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			if lab.Required() {
+				t.Fatalf("%s is not installed (apt-get install freeradius freeradius-utils) and %s=require", bin, lab.EnvMode)
+			}
+			t.Skipf("%s is not installed (apt-get install freeradius freeradius-utils)", bin)
+		}
+	}
+}
+
+func newRadiusLab(t *testing.T) *radiusLab {
+	t.Helper()
+	needFreeRADIUS(t)
+	l := lab.New(t)
+	r := &radiusLab{l: l}
+	mk := func(name string, authPort, acctPort int) *freeradius.Server {
+		s, err := freeradius.New(freeradius.Config{
+			Dir: filepath.Join(l.Dir, "freeradius-"+name), AuthPort: authPort, AcctPort: acctPort,
+			Secret: radSecret, Users: radiusUsers,
+			Listen: func(network, address string) (net.PacketConn, error) {
+				return l.ListenPacketIn(l.Server.Namespace, network, address)
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.AddLogFile("freeradius "+name+" log", s.LogFile)
+		l.AddLogFile("freeradius "+name+" detail", s.DetailFile)
+		t.Cleanup(func() { s.Stop() })
+		return s
+	}
+	r.primary = mk("primary", 18120, 18130)
+	r.secondary = mk("secondary", 18121, 18131)
+	r.start(t, r.primary)
+	r.start(t, r.secondary)
+	return r
+}
+
+// start runs s in the server namespace (as a process of the lab, whose log
+// is printed on failure) and waits until it answers Status-Server.
+func (r *radiusLab) start(t *testing.T, s *freeradius.Server) {
+	t.Helper()
+	r.mu.Lock()
+	r.starts++
+	n := r.starts
+	r.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := s.Start(ctx, func(name string, args ...string) (*os.Process, error) {
+		return r.l.Start(fmt.Sprintf("freeradius-%d", n), r.l.Server.Command(context.Background(), name, args...))
+	})
+	if err != nil {
+		t.Fatalf("FreeRADIUS %s: %v", s.Dir(), err)
+	}
+}
+
+func (r *radiusLab) stop(t *testing.T, s *freeradius.Server) {
+	t.Helper()
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// daemonConfig points l2tpsecd at both servers for authentication and
+// accounting, with short timeouts (1 s, one retransmission, dead after one
+// missed exchange, retried after 5 s) and the Disconnect/CoA listener.
+func (r *radiusLab) daemonConfig(auth []string) daemonConfig {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n[radius]\nnas_identifier = \"l2tpsecd-lab\"\ntimeout = \"1s\"\nretries = 1\ndead_after = 1\ndead_time = \"5s\"\ninterim_interval = \"0s\"\n")
+	for _, s := range []*freeradius.Server{r.primary, r.secondary} {
+		fmt.Fprintf(&b, "[[radius.server]]\naddress = %q\nsecret = %q\n", s.AuthAddr(), radSecret)
+	}
+	for _, s := range []*freeradius.Server{r.primary, r.secondary} {
+		fmt.Fprintf(&b, "[[radius.accounting_server]]\naddress = %q\nsecret = %q\n", s.AcctAddr(), radSecret)
+	}
+	fmt.Fprintf(&b, "[radius.dae]\nlisten = %q\nsecret = %q\nallowed = [\"127.0.0.0/8\"]\n", radDAEAddr, daeSecret)
+	return daemonConfig{PSKs: []string{labPSK}, Auth: auth, AuthBackend: "radius", Extra: b.String()}
+}
+
+// startDaemon starts l2tpsecd and adds the RADIUS secrets and the users'
+// passwords to what must never appear in its logs.
+func (r *radiusLab) startDaemon(t *testing.T, dc daemonConfig) *daemon {
+	t.Helper()
+	d := startDaemon(t, r.l, dc)
+	d.secrets = append(d.secrets, radSecret, daeSecret)
+	for _, u := range radiusUsers {
+		d.secrets = append(d.secrets, u.Password)
+	}
+	return d
+}
+
+// configAccepts reports whether l2tpsecd -check-config accepts dc, and what
+// it said.
+func (r *radiusLab) configAccepts(t *testing.T, dc daemonConfig) (bool, string) {
+	t.Helper()
+	dir := filepath.Join(r.l.Dir, "config-check")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	d := &daemon{dir: dir, cfgPath: filepath.Join(dir, "l2tpsecd.toml"), audit: filepath.Join(dir, "audit.log"),
+		socket: filepath.Join(dir, "control.sock"), lab: r.l}
+	d.writeConfig(t, dc)
+	out, err := exec.Command(daemonBinary(t), "-check-config", "-config", d.cfgPath).CombinedOutput()
+	return err == nil, strings.TrimSpace(string(out))
+}
+
+// radclient sends one request (kind: auth, acct, disconnect, coa) from the
+// server namespace and returns radclient's output.
+func (r *radiusLab) radclient(ctx context.Context, addr, kind, secret string, attrs ...string) (string, error) {
+	r.mu.Lock()
+	r.starts++
+	f := filepath.Join(r.l.Dir, fmt.Sprintf("radclient-%d.txt", r.starts))
+	r.mu.Unlock()
+	if err := os.WriteFile(f, []byte(strings.Join(attrs, "\n")+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	return r.l.RunIn(ctx, r.l.Server.Namespace, "radclient", "-x", "-r", "1", "-t", "3", "-f", f, addr, kind, secret)
+}
+
+// waitRecord waits until s's detail file holds a record that match accepts.
+func waitRecord(t *testing.T, s *freeradius.Server, timeout time.Duration, what string, match func(freeradius.Record) bool) freeradius.Record {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		recs, err := s.Detail()
+		if err != nil {
+			t.Fatalf("detail file of %s: %v", s.Dir(), err)
+		}
+		for _, rec := range recs {
+			if match(rec) {
+				return rec
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s in %s within %s; %d records there", what, s.DetailFile, timeout, len(recs))
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// sessionRecord matches a record of one session with the given status.
+func sessionRecord(id, status string) func(freeradius.Record) bool {
+	return func(rec freeradius.Record) bool {
+		sid, _ := rec.Get("Acct-Session-Id")
+		return sid == id && rec.Status() == status
+	}
+}
+
+func countLogins(s *freeradius.Server, user string) int {
+	return strings.Count(s.Log(), "Login OK: ["+user+"]")
+}
+
+// sessionOf returns the daemon's session of user.
+func sessionOf(t *testing.T, d *daemon, user string) control.SessionInfo {
+	t.Helper()
+	for _, s := range d.call(t, control.Request{Cmd: control.CmdSessions}).Sessions {
+		if s.User == user {
+			return s
+		}
+	}
+	t.Fatalf("the daemon has no session of %s", user)
+	return control.SessionInfo{}
+}
+
+// allowEAP makes a client configured with PPP: lab.PAP and PPPExtra
+// "refuse-pap" do EAP only: the lab writes refuse-eap for every method it
+// knows, and pppd has no option that undoes it.
+func allowEAP(ctx context.Context, c *lab.Client) error {
+	_, err := c.Guest.Run(ctx, "sed -i '/^refuse-eap$/d' /etc/ppp/options.lab && ! grep -q '^refuse-eap' /etc/ppp/options.lab")
+	return err
+}
+
+// TestRADIUSAuthentication: the guest client authenticates through
+// FreeRADIUS with MS-CHAPv2, CHAP-MD5, PAP and EAP-MD5 (passed through);
+// a wrong password is refused with the reason in the audit log; a user with
+// Framed-IP-Address gets exactly that address. The daemon has no local
+// users, and FreeRADIUS's log shows each login.
+func TestRADIUSAuthentication(t *testing.T) {
+	r := newRadiusLab(t)
+	methods := []string{"mschapv2", "chap", "pap"}
+	eapOK, eapWhy := r.configAccepts(t, r.daemonConfig(append(methods, "eap")))
+	if eapOK {
+		methods = append(methods, "eap")
+	}
+	d := r.startDaemon(t, r.daemonConfig(methods))
+	l := r.l
+
+	t.Run("wrong-password", func(t *testing.T) {
+		c := l.NewClient(t, lab.ClientConfig{PSK: labPSK, User: "alice", Password: "not-alices-password", PPPTimeout: 15 * time.Second})
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		err := c.Connect(ctx)
+		if err == nil {
+			t.Fatal("connected with a wrong password")
+		}
+		if !errors.Is(err, lab.ErrPPP) {
+			t.Fatalf("failed, but not in PPP: %v", err)
+		}
+		line := d.waitAudit(t, 10*time.Second, `"event":"user_refused"`, `"alice"`)
+		// FreeRADIUS's mschap module rejects with MS-CHAP-Error E=691.
+		if !strings.Contains(line, "bad_password") {
+			t.Errorf("refusal does not say bad_password: %s", line)
+		}
+		if !strings.Contains(r.primary.Log(), "Login incorrect") {
+			t.Errorf("FreeRADIUS did not log the failed login")
+		}
+		if got := d.auditLines(`"event":"address_assigned"`); len(got) != 0 {
+			t.Errorf("an address was assigned to a refused user: %v", got)
+		}
+		waitNoSessions(t, d, 20*time.Second)
+	})
+
+	cases := []struct {
+		name, user, method string
+		cfg                lab.ClientConfig
+		eap                bool
+	}{
+		{name: "mschapv2", user: "alice", method: "MS-CHAPv2", cfg: lab.ClientConfig{PPP: lab.MSCHAPv2}},
+		{name: "chap", user: "alice", method: "CHAP", cfg: lab.ClientConfig{PPP: lab.CHAP}},
+		{name: "pap", user: "alice", method: "PAP", cfg: lab.ClientConfig{PPP: lab.PAP}},
+		{name: "eap-md5", user: "alice", method: "EAP", cfg: lab.ClientConfig{PPP: lab.PAP, PPPExtra: []string{"refuse-pap"}}, eap: true},
+		{name: "framed-ip-address", user: "fixed", method: "MS-CHAPv2", cfg: lab.ClientConfig{PPP: lab.MSCHAPv2}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.eap && !eapOK {
+				t.Skipf("l2tpsecd does not accept \"eap\" in ppp.auth with auth.backend = \"radius\" (EAP pass-through not wired into the daemon's configuration): %s", eapWhy)
+			}
+			cfg := tc.cfg
+			cfg.PSK, cfg.User, cfg.Password = labPSK, tc.user, radiusPassword(tc.user)
+			c := l.NewClient(t, cfg)
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			if tc.eap {
+				if err := allowEAP(ctx, c); err != nil {
+					t.Fatalf("allowing EAP in the guest's pppd: %v", err)
+				}
+			}
+			before := countLogins(r.primary, tc.user)
+			if err := c.Connect(ctx); err != nil {
+				t.Fatalf("connect: %v", err)
+			}
+			if tc.user == "fixed" {
+				if c.Addr().String() != radFixedAddr {
+					t.Fatalf("client address %v, want FreeRADIUS's Framed-IP-Address %s", c.Addr(), radFixedAddr)
+				}
+			} else if !l.Server.Pool.Contains(c.Addr()) {
+				t.Fatalf("client address %v is not from the pool %v", c.Addr(), l.Server.Pool)
+			}
+			if err := c.Ping(ctx, l.Server.LANHost); err != nil {
+				t.Fatalf("ping LAN host: %v", err)
+			}
+			if n := countLogins(r.primary, tc.user); n <= before {
+				t.Errorf("FreeRADIUS (primary) logged no new login of %s", tc.user)
+			}
+			d.waitAudit(t, 5*time.Second, `"event":"user_authenticated"`, `"`+tc.user+`"`)
+			s := sessionOf(t, d, tc.user)
+			if s.Address != c.Addr().String() {
+				t.Errorf("daemon's session address %s, client has %v", s.Address, c.Addr())
+			}
+			if !strings.Contains(strings.ToLower(s.AuthMethod), strings.ToLower(tc.method)) {
+				t.Errorf("session auth method %q, want %s", s.AuthMethod, tc.method)
+			}
+			if err := c.Disconnect(ctx); err != nil {
+				t.Fatalf("disconnect: %v", err)
+			}
+			waitNoSessions(t, d, 20*time.Second)
+		})
+	}
+}
+
+// octetsWithin checks an accounting octet count against the payload sent
+// that way (want) and the payload sent the other way (other): at least
+// want, and at most want plus 10% of both for TCP/IP headers and ACKs plus
+// 64 KiB for the rest (iperf3's control connection, pings, LCP echoes).
+func octetsWithin(t *testing.T, what string, got, want, other uint64) {
+	t.Helper()
+	limit := want + want/10 + other/10 + 64<<10
+	if got < want || got > limit {
+		t.Errorf("%s = %d, want between %d (payload sent) and %d", what, got, want, limit)
+	}
+}
+
+// TestRADIUSAccounting: FreeRADIUS's detail file shows Start, an
+// Interim-Update and Stop for a session, with octet counts that match a
+// known amount of traffic each way (Acct-Input is from the client), the
+// Class of the Access-Accept echoed, User-Request for a client that hangs
+// up and Lost-Carrier for one that vanishes (DPD and LCP echo time out).
+func TestRADIUSAccounting(t *testing.T) {
+	r := newRadiusLab(t)
+	d := r.startDaemon(t, r.daemonConfig(nil))
+	l := r.l
+	cs := l.NewClients(t,
+		lab.ClientConfig{PSK: labPSK, User: "carol", Password: radiusPassword("carol")},
+		lab.ClientConfig{PSK: labPSK, User: "alice", Password: radiusPassword("alice"), BehindNAT: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	for i, c := range cs {
+		if err := c.Connect(ctx); err != nil {
+			t.Fatalf("client %d: %v", i, err)
+		}
+	}
+	carol, alice := sessionOf(t, d, "carol"), sessionOf(t, d, "alice")
+	for _, s := range []control.SessionInfo{carol, alice} {
+		start := waitRecord(t, r.primary, 10*time.Second, "Start of "+s.User, sessionRecord(s.ID, "Start"))
+		if v, _ := start.Get("User-Name"); v != s.User {
+			t.Errorf("Start of %s has User-Name %q", s.User, v)
+		}
+		if v, _ := start.Get("Framed-IP-Address"); v != s.Address {
+			t.Errorf("Start of %s has Framed-IP-Address %q, session has %s", s.User, v, s.Address)
+		}
+	}
+
+	// The vanished client: its Stop comes after DPD (10 s / 30 s) or LCP
+	// echo (10 s x 3) gives up, while carol's session goes on.
+	cs[1].Kill()
+	killed := time.Now()
+
+	const up, down = 2 << 20, 1 << 20
+	g := cs[0].Guest
+	host := l.Server.LANHost.String()
+	if out, err := g.Run(ctx, fmt.Sprintf("iperf3 -c %s -p 5201 -n %d", host, up)); err != nil {
+		t.Fatalf("iperf3 upload: %v\n%s", err, out)
+	}
+	if out, err := g.Run(ctx, fmt.Sprintf("iperf3 -c %s -p 5202 -R -n %d", host, down)); err != nil {
+		t.Fatalf("iperf3 download: %v\n%s", err, out)
+	}
+
+	// Acct-Interim-Interval 60 from FreeRADIUS: the first update a minute
+	// after the Start.
+	interim := waitRecord(t, r.primary, 150*time.Second, "Interim-Update of carol", sessionRecord(carol.ID, "Interim-Update"))
+	iin, iout := interim.Octets()
+	t.Logf("Interim-Update: input %d, output %d octets", iin, iout)
+	if iin == 0 || iout == 0 {
+		t.Errorf("Interim-Update without traffic: input %d, output %d", iin, iout)
+	}
+
+	lost := waitRecord(t, r.primary, 120*time.Second, "Stop of alice (vanished)", sessionRecord(alice.ID, "Stop"))
+	t.Logf("vanished client's Stop arrived %.0f s after the kill", time.Since(killed).Seconds())
+	if v, _ := lost.Get("Acct-Terminate-Cause"); v != "Lost-Carrier" {
+		t.Errorf("vanished client's Acct-Terminate-Cause = %q, want Lost-Carrier", v)
+	}
+
+	if err := cs[0].Disconnect(ctx); err != nil {
+		t.Fatalf("disconnect: %v", err)
+	}
+	stop := waitRecord(t, r.primary, 30*time.Second, "Stop of carol", sessionRecord(carol.ID, "Stop"))
+	if v, _ := stop.Get("Acct-Terminate-Cause"); v != "User-Request" {
+		t.Errorf("hang-up Acct-Terminate-Cause = %q, want User-Request", v)
+	}
+	in, out := stop.Octets()
+	t.Logf("Stop: input %d, output %d octets (sent %d up, %d down)", in, out, up, down)
+	octetsWithin(t, "Acct-Input-Octets (from the client)", in, up, down)
+	octetsWithin(t, "Acct-Output-Octets (to the client)", out, down, up)
+	if in < iin || out < iout {
+		t.Errorf("Stop counts (%d, %d) below the Interim-Update's (%d, %d)", in, out, iin, iout)
+	}
+	if st, ok := stop.Uint("Acct-Session-Time"); !ok || st < 60 {
+		t.Errorf("Acct-Session-Time = %d (%v), want at least the 60 s before the Interim-Update", st, ok)
+	}
+	class, _ := stop.Get("Class")
+	if class != radClass && !strings.EqualFold(class, "0x"+hex.EncodeToString([]byte(radClass))) {
+		t.Errorf("Stop has Class %q, want the Access-Accept's %q echoed", class, radClass)
+	}
+	waitNoSessions(t, d, 20*time.Second)
+}
+
+// queueBytes is the size of the daemon's on-disk accounting queue.
+func queueBytes(d *daemon) int64 {
+	files, _ := filepath.Glob(filepath.Join(d.dir, "state", "acct.queue*"))
+	var n int64
+	for _, f := range files {
+		if fi, err := os.Stat(f); err == nil {
+			n += fi.Size()
+		}
+	}
+	return n
+}
+
+// stopDaemon ends l2tpsecd with SIGTERM, as systemd does, and waits until
+// it is gone.
+func stopDaemon(t *testing.T, d *daemon) {
+	t.Helper()
+	if err := d.proc.Signal(syscall.SIGTERM); err != nil {
+		t.Fatalf("SIGTERM: %v", err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !errors.Is(d.proc.Signal(syscall.Signal(0)), os.ErrProcessDone) {
+		if time.Now().After(deadline) {
+			t.Fatal("l2tpsecd did not exit within 30 s of SIGTERM")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestRADIUSFailoverAndQueue: with the primary stopped, authentication and
+// accounting fail over to the secondary; with both stopped the Stop record
+// is queued on disk, kept across a SIGTERM and restart of l2tpsecd on the
+// same state_dir, and delivered once FreeRADIUS is back.
+func TestRADIUSFailoverAndQueue(t *testing.T) {
+	r := newRadiusLab(t)
+	dc := r.daemonConfig(nil)
+	d := r.startDaemon(t, dc)
+	l := r.l
+	r.stop(t, r.primary)
+
+	c := l.NewClient(t, lab.ClientConfig{PSK: labPSK, User: "alice", Password: radiusPassword("alice")})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	began := time.Now()
+	if err := c.Connect(ctx); err != nil {
+		t.Fatalf("connect with the primary down: %v", err)
+	}
+	// Logged, not asserted: the configured timeout is 1 s with one
+	// retransmission, so the failover costs about 2 s of the connection.
+	t.Logf("connected in %.1f s with the primary RADIUS server down", time.Since(began).Seconds())
+	if n := countLogins(r.secondary, "alice"); n == 0 {
+		t.Fatal("the secondary FreeRADIUS did not authenticate alice")
+	}
+	if err := c.Ping(ctx, l.Server.LANHost); err != nil {
+		t.Fatal(err)
+	}
+	s := sessionOf(t, d, "alice")
+	waitRecord(t, r.secondary, 20*time.Second, "Start (failed over)", sessionRecord(s.ID, "Start"))
+
+	r.stop(t, r.secondary)
+	if err := c.Disconnect(ctx); err != nil {
+		t.Fatalf("disconnect: %v", err)
+	}
+	waitNoSessions(t, d, 20*time.Second)
+	deadline := time.Now().Add(30 * time.Second)
+	for queueBytes(d) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no accounting queue under %s 30 s after the Stop with both servers down", filepath.Join(d.dir, "state"))
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Logf("accounting queue on disk: %d bytes", queueBytes(d))
+
+	stopDaemon(t, d)
+	if queueBytes(d) == 0 {
+		t.Fatal("the accounting queue is gone after the daemon stopped, with no server up")
+	}
+	d2 := r.startDaemon(t, dc)
+	r.start(t, r.primary)
+	stop := waitRecord(t, r.primary, 90*time.Second, "queued Stop after the restarts", sessionRecord(s.ID, "Stop"))
+	if v, _ := stop.Get("Acct-Terminate-Cause"); v != "User-Request" {
+		t.Errorf("queued Stop has Acct-Terminate-Cause %q, want User-Request", v)
+	}
+	if in, out := stop.Octets(); in == 0 || out == 0 {
+		t.Errorf("queued Stop without traffic counts: %d, %d", in, out)
+	}
+	if delay, ok := stop.Uint("Acct-Delay-Time"); !ok || delay == 0 {
+		t.Errorf("queued Stop has Acct-Delay-Time %d (%v), want the time it waited", delay, ok)
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for queueBytes(d2) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("accounting queue still %d bytes after delivery", queueBytes(d2))
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// TestRADIUSDisconnect: radclient's Disconnect-Request (RFC 5176) with a
+// wrong secret is ignored; one for an unknown session is refused; one by
+// Acct-Session-Id and one by Framed-IP-Address end their session, free the
+// address and produce a Stop with Admin-Reset.
+func TestRADIUSDisconnect(t *testing.T) {
+	r := newRadiusLab(t)
+	d := r.startDaemon(t, r.daemonConfig(nil))
+	l := r.l
+	cs := l.NewClients(t,
+		lab.ClientConfig{PSK: labPSK, User: "alice", Password: radiusPassword("alice")},
+		lab.ClientConfig{PSK: labPSK, User: "carol", Password: radiusPassword("carol"), BehindNAT: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	for i, c := range cs {
+		if err := c.Connect(ctx); err != nil {
+			t.Fatalf("client %d: %v", i, err)
+		}
+	}
+	alice, carol := sessionOf(t, d, "alice"), sessionOf(t, d, "carol")
+
+	out, err := r.radclient(ctx, radDAEAddr, "disconnect", "not-the-dae-secret", `User-Name = "alice"`)
+	if err == nil || strings.Contains(out, "Disconnect-ACK") || strings.Contains(out, "Disconnect-NAK") {
+		t.Fatalf("a Disconnect-Request with a wrong secret was answered (%v):\n%s", err, out)
+	}
+	if n := len(d.call(t, control.Request{Cmd: control.CmdSessions}).Sessions); n != 2 {
+		t.Fatalf("%d sessions after the forged Disconnect-Request, want 2", n)
+	}
+	if err := cs[0].Ping(ctx, l.Server.LANHost); err != nil {
+		t.Fatalf("alice lost her tunnel to a forged Disconnect-Request: %v", err)
+	}
+
+	out, err = r.radclient(ctx, radDAEAddr, "disconnect", daeSecret, `User-Name = "nobody-here"`)
+	if !strings.Contains(out, "Disconnect-NAK") || !strings.Contains(out, "Session-Context-Not-Found") {
+		t.Errorf("Disconnect-Request for an unknown user (%v):\n%s\nwant Disconnect-NAK with Session-Context-Not-Found", err, out)
+	}
+
+	for _, tc := range []struct {
+		s    control.SessionInfo
+		c    *lab.Client
+		attr string
+	}{
+		{alice, cs[0], fmt.Sprintf("Acct-Session-Id = %q", alice.ID)},
+		{carol, cs[1], "Framed-IP-Address = " + carol.Address},
+	} {
+		out, err := r.radclient(ctx, radDAEAddr, "disconnect", daeSecret, tc.attr)
+		if err != nil || !strings.Contains(out, "Disconnect-ACK") {
+			t.Fatalf("Disconnect-Request by %s (%v):\n%s", tc.attr, err, out)
+		}
+		d.waitAudit(t, 10*time.Second, `"event":"radius_disconnect"`, `"`+tc.s.User+`"`)
+		d.waitAudit(t, 20*time.Second, `"event":"session_ended"`, `"`+tc.s.User+`"`)
+		stop := waitRecord(t, r.primary, 30*time.Second, "Stop of "+tc.s.User, sessionRecord(tc.s.ID, "Stop"))
+		if v, _ := stop.Get("Acct-Terminate-Cause"); v != "Admin-Reset" {
+			t.Errorf("%s: Acct-Terminate-Cause %q after Disconnect-Request, want Admin-Reset", tc.s.User, v)
+		}
+		// The client sees its link go: pppd's ip-down removes the marker.
+		deadline := time.Now().Add(45 * time.Second)
+		for {
+			if _, err := tc.c.Guest.Run(ctx, "test ! -e /run/lab-ppp-up"); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("%s's ppp0 is still up 45 s after the Disconnect-ACK", tc.s.User)
+				break
+			}
+			time.Sleep(time.Second)
+		}
+	}
+	waitNoSessions(t, d, 20*time.Second)
+}
