@@ -38,6 +38,15 @@ var (
 	buildErr  error
 )
 
+// TestMain removes the binaries the tests built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
 // binaries builds l2tpsecd and l2tpsec-load from this checkout once.
 func binaries(t *testing.T) (daemon, load string) {
 	t.Helper()
