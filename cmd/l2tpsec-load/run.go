@@ -269,9 +269,11 @@ func Run(ctx context.Context, opt Options, clk clock.Clock, log *slog.Logger) Su
 		twg.Wait()
 		stop.Stop()
 		cancel()
-		// Late replies still count: give them a moment on the clock.
+		// Late replies still count: wait until every packet is answered,
+		// or none came back for 200 ms (a target that does not echo), at
+		// most 2 s.
 		if opt.Traffic != TrafficNone {
-			sleepUntil(ctx, clk, clk.Now().Add(200*time.Millisecond))
+			r.awaitReplies(ctx, up)
 		}
 		s.TrafficSeconds = clk.Now().Sub(start).Seconds()
 	}
@@ -493,3 +495,32 @@ func (p *pacer) until(ctx context.Context, t time.Time) bool {
 }
 
 func (p *pacer) stop() { p.t.Stop() }
+
+// awaitReplies waits for outstanding replies: until everything sent was
+// answered, nothing arrived for 200 ms, or 2 s passed.
+func (r *runner) awaitReplies(ctx context.Context, up []*result) {
+	count := func() (in, out uint64) {
+		for _, res := range up {
+			in += res.fl.packetsIn.Load()
+			out += res.fl.packetsOut
+		}
+		return in, out
+	}
+	deadline := r.clk.Now().Add(2 * time.Second)
+	last, _ := count()
+	quietSince := r.clk.Now()
+	for r.clk.Now().Before(deadline) {
+		if !sleepUntil(ctx, r.clk, r.clk.Now().Add(10*time.Millisecond)) {
+			return
+		}
+		in, out := count()
+		if in >= out {
+			return
+		}
+		if in != last {
+			last, quietSince = in, r.clk.Now()
+		} else if r.clk.Now().Sub(quietSince) >= 200*time.Millisecond {
+			return
+		}
+	}
+}
