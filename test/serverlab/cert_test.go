@@ -883,3 +883,67 @@ func grepLines(text, s string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestCertIdentities: the phase-1 identity may be another name the
+// certificate carries (RFC 4945 section 3.1) — an e-mail address
+// (ID_USER_FQDN) or a DNS name (ID_FQDN) from its subjectAltName — rather
+// than its subject DN; and a client with the pre-shared key connects to the
+// same server beside the certificate clients.
+func TestCertIdentities(t *testing.T) {
+	step := stepper(t)
+	e := newCertEnv(t, crltest.RSA2048)
+	d := startDaemon(t, e.l, daemonConfig{PSKs: []string{labPSK}, Users: []user{{Name: labUser, Password: labPassword}},
+		Extra: e.extra(certServer{mode: 1})})
+	step("l2tpsecd ready")
+	leaf := func(cn string, o crltest.Options) *crltest.Identity {
+		o.Key, o.NotBefore, o.NotAfter, o.CRLURLs = e.key, e.now.Add(-time.Hour), e.now.AddDate(1, 0, 0), []string{e.base + "/root.crl"}
+		id, err := e.pki.Root.Leaf(cn, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	rows := []struct {
+		cn, leftid, want string // want: the identity phase 1 reports
+	}{
+		{"id-email", "id-email@lab.example", "id-email@lab.example"},
+		{"id-fqdn", "@id-fqdn.lab.example", "id-fqdn.lab.example"},
+	}
+	var cfgs []lab.ClientConfig
+	for _, r := range rows {
+		id := leaf(r.cn, crltest.Options{EmailAddresses: []string{r.cn + "@lab.example"}, DNSNames: []string{r.cn + ".lab.example"}})
+		cfgs = append(cfgs, lab.ClientConfig{Cert: e.clientCert(t, r.cn, id), IPsecExtra: []string{"leftid=" + r.leftid},
+			User: labUser, Password: labPassword})
+	}
+	cfgs = append(cfgs, lab.ClientConfig{PSK: labPSK, User: labUser, Password: labPassword})
+	cs := e.l.NewClients(t, cfgs...)
+	step("%d guests booted", len(cs))
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	errs := connectAll(ctx, t, cs)
+	step("connections done")
+	for i, r := range rows {
+		checkVerdict(t, d, cs[i], r.cn, 1, accepted("ok"), errs[i])
+		p1 := d.records(func(a auditRecord) bool {
+			return a.Event == "phase1_established" && strings.HasPrefix(a.Peer, peerOf(cs[i]))
+		})
+		if len(p1) == 0 || !strings.Contains(p1[0].ID, r.want) {
+			t.Errorf("%s: phase 1 %v, want the identity %s", r.cn, p1, r.want)
+		} else {
+			t.Logf("%s: %s", r.cn, p1[0])
+		}
+	}
+	psk := cs[len(rows)]
+	if err := errs[len(rows)]; err != nil {
+		t.Fatalf("PSK client beside certificates: %v", err)
+	}
+	if err := psk.Ping(ctx, e.l.Server.LANHost); err != nil {
+		t.Errorf("PSK client: ping: %v", err)
+	}
+	p1 := d.waitRecord(t, 5*time.Second, "phase1_established of the PSK client", func(a auditRecord) bool {
+		return a.Event == "phase1_established" && strings.HasPrefix(a.Peer, peerOf(psk))
+	})
+	if name, _ := p1.Fields["psk"].(string); name != "key0" {
+		t.Errorf("PSK client: phase 1 %s does not name the key", p1)
+	}
+}
