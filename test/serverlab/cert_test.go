@@ -947,3 +947,43 @@ func TestCertIdentities(t *testing.T) {
 		t.Errorf("PSK client: phase 1 %s does not name the key", p1)
 	}
 }
+
+// TestCertReload: a reload (SIGHUP) that raises strong_crl_check from 1 to
+// 2 applies to the next negotiation — a certificate whose distribution
+// point is down, accepted before, is refused after — while the session
+// admitted before the reload keeps working.
+func TestCertReload(t *testing.T) {
+	step := stepper(t)
+	e := newCertEnv(t, crltest.RSA2048)
+	down := "http://" + net.JoinHostPort(e.l.Server.PublicAddr.String(), crlDownPort)
+	before, after := e.userCert(t, "reload-before", down+"/before.crl"), e.userCert(t, "reload-after", down+"/after.crl")
+	dc := daemonConfig{Users: []user{{Name: labUser, Password: labPassword}}, Extra: e.extra(certServer{mode: 1})}
+	d := startDaemon(t, e.l, dc)
+	step("l2tpsecd ready (strong_crl_check 1)")
+	cs := e.l.NewClients(t,
+		lab.ClientConfig{Cert: e.clientCert(t, "reload-before", before), User: labUser, Password: labPassword},
+		lab.ClientConfig{Cert: e.clientCert(t, "reload-after", after), User: labUser, Password: labPassword})
+	step("guests booted")
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	err := connect(ctx, t, cs[0])
+	checkVerdict(t, d, cs[0], "reload-before", 1, accepted("crl_unreachable"), err)
+	if err != nil {
+		t.FailNow()
+	}
+	step("connected under strong_crl_check 1 with the distribution point down")
+
+	dc.Extra = e.extra(certServer{mode: 2})
+	d.writeConfig(t, dc)
+	if err := d.proc.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	d.waitAudit(t, 10*time.Second, `"event":"config_reloaded"`)
+	step("reloaded with strong_crl_check 2")
+	err = connect(ctx, t, cs[1])
+	checkVerdict(t, d, cs[1], "reload-after", 2, refused("crl_unreachable"), err)
+	if err := cs[0].Ping(ctx, e.l.Server.LANHost); err != nil {
+		t.Errorf("the session admitted before the reload: %v", err)
+	}
+	step("refused after the reload; the earlier session still works")
+}
