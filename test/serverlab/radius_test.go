@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -431,16 +432,44 @@ func TestRADIUSAccounting(t *testing.T) {
 	waitNoSessions(t, d, 20*time.Second)
 }
 
-// queueBytes is the size of the daemon's on-disk accounting queue.
+// queueBytes is the size of the records in the daemon's on-disk accounting
+// queue: its acct.queue.<generation> files, which are emptied once
+// everything was delivered (acct.queue.head always holds the 16-byte head
+// pointer).
 func queueBytes(d *daemon) int64 {
-	files, _ := filepath.Glob(filepath.Join(d.dir, "state", "acct.queue*"))
+	files, _ := filepath.Glob(filepath.Join(d.dir, "state", "acct.queue.*"))
 	var n int64
 	for _, f := range files {
+		if strings.HasSuffix(f, ".head") {
+			continue
+		}
 		if fi, err := os.Stat(f); err == nil {
 			n += fi.Size()
 		}
 	}
 	return n
+}
+
+// labeledValue is the value of the metric name whose labels include every
+// one given ("name=\"value\""), or -1.
+func labeledValue(text, name string, labels ...string) float64 {
+	for _, line := range strings.Split(text, "\n") {
+		if !strings.HasPrefix(line, name+"{") {
+			continue
+		}
+		set, value, ok := strings.Cut(line[len(name):], " ")
+		if !ok {
+			continue
+		}
+		all := true
+		for _, l := range labels {
+			all = all && strings.Contains(set, l)
+		}
+		if v, err := strconv.ParseFloat(value, 64); all && err == nil {
+			return v
+		}
+	}
+	return -1
 }
 
 // stopDaemon ends l2tpsecd with SIGTERM, as systemd does, and waits until
@@ -483,6 +512,16 @@ func TestRADIUSFailoverAndQueue(t *testing.T) {
 	if n := countLogins(r.secondary, "alice"); n == 0 {
 		t.Fatal("the secondary FreeRADIUS did not authenticate alice")
 	}
+	// The primary was asked first and timed out.
+	m := d.metrics(t)
+	for _, line := range strings.Split(m, "\n") {
+		if strings.HasPrefix(line, "l2tpsecd_radius_requests_total{") {
+			t.Log(line)
+		}
+	}
+	if v := labeledValue(m, "l2tpsecd_radius_requests_total", `server="`+r.primary.AuthAddr()+`"`, `type="Access-Request"`, `result="timeout"`); v < 1 {
+		t.Errorf("Access-Request timeouts counted for the stopped primary: %v, want at least 1", v)
+	}
 	if err := c.Ping(ctx, l.Server.LANHost); err != nil {
 		t.Fatal(err)
 	}
@@ -501,7 +540,11 @@ func TestRADIUSFailoverAndQueue(t *testing.T) {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	t.Logf("accounting queue on disk: %d bytes", queueBytes(d))
+	recs := metricValue(d.metrics(t), "l2tpsecd_radius_acct_queue_records")
+	t.Logf("accounting queue on disk: %d bytes, %v records", queueBytes(d), recs)
+	if recs < 1 {
+		t.Errorf("l2tpsecd_radius_acct_queue_records = %v with a Stop queued", recs)
+	}
 
 	stopDaemon(t, d)
 	if queueBytes(d) == 0 {
@@ -520,9 +563,10 @@ func TestRADIUSFailoverAndQueue(t *testing.T) {
 		t.Errorf("queued Stop has Acct-Delay-Time %d (%v), want the time it waited", delay, ok)
 	}
 	deadline = time.Now().Add(30 * time.Second)
-	for queueBytes(d2) != 0 {
+	for queueBytes(d2) != 0 || metricValue(d2.metrics(t), "l2tpsecd_radius_acct_queue_records") != 0 {
 		if time.Now().After(deadline) {
-			t.Fatalf("accounting queue still %d bytes after delivery", queueBytes(d2))
+			t.Fatalf("accounting queue still %d bytes, %v records after delivery", queueBytes(d2),
+				metricValue(d2.metrics(t), "l2tpsecd_radius_acct_queue_records"))
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
