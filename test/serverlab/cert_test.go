@@ -987,3 +987,51 @@ func TestCertReload(t *testing.T) {
 	}
 	step("refused after the reload; the earlier session still works")
 }
+
+// TestCertDeltaCRL: under strong_crl_check 2, a certificate whose
+// revocation is published only in a delta CRL (RFC 5280 5.2.4, found
+// through the certificate's Freshest CRL extension) is refused, and one
+// that neither the complete nor the delta CRL lists is accepted.
+func TestCertDeltaCRL(t *testing.T) {
+	step := stepper(t)
+	e := newCertEnv(t, crltest.RSA2048)
+	issue := func(cn string) *crltest.Identity {
+		id, err := e.pki.Root.Leaf(cn, crltest.Options{Key: e.key, NotBefore: e.now.AddDate(0, 0, -30), NotAfter: e.now.AddDate(1, 0, 0),
+			CRLURLs: []string{e.base + "/" + cn + "-base.crl"}, FreshestURLs: []string{e.base + "/" + cn + "-delta.crl"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	revoked, clean := issue("delta-revoked"), issue("delta-clean")
+	rv := revokeAt(e, revoked, 30*time.Minute, 4) // superseded
+	publish := func(cn string, entries []crltest.Revoked) {
+		e.dp.Set("/"+cn+"-base.crl", must(e.pki.Root.CRL(crltest.CRLOptions{ThisUpdate: e.now.Add(-24 * time.Hour),
+			NextUpdate: e.now.Add(6 * 24 * time.Hour), Number: 5})))
+		e.dp.Set("/"+cn+"-delta.crl", must(e.pki.Root.CRL(crltest.CRLOptions{ThisUpdate: e.now.Add(-time.Hour),
+			NextUpdate: e.now.Add(24 * time.Hour), Number: 6, DeltaOf: 5, Revoked: entries})))
+	}
+	publish("delta-revoked", []crltest.Revoked{rv})
+	publish("delta-clean", nil)
+	d := startDaemon(t, e.l, daemonConfig{Users: []user{{Name: labUser, Password: labPassword}}, Extra: e.extra(certServer{mode: 2})})
+	step("l2tpsecd ready (strong_crl_check 2)")
+	cs := e.l.NewClients(t,
+		lab.ClientConfig{Cert: e.clientCert(t, "delta-revoked", revoked), User: labUser, Password: labPassword},
+		lab.ClientConfig{Cert: e.clientCert(t, "delta-clean", clean), User: labUser, Password: labPassword})
+	step("guests booted")
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	errs := connectAll(ctx, t, cs)
+	step("connections done")
+	rec := checkVerdict(t, d, cs[0], "delta-revoked", 2, refused("revoked"), errs[0])
+	t.Logf("delta-revoked: %s %s %s", rec.Event, rec.Reason, rec.Detail)
+	if rec.Reason == "revoked" {
+		checkRevocation(t, "delta-revoked", rec, rv, "delta-revoked-delta.crl")
+	}
+	checkVerdict(t, d, cs[1], "delta-clean", 2, accepted("ok"), errs[1])
+	for _, p := range []string{"/delta-revoked-delta.crl", "/delta-clean-delta.crl"} {
+		if e.dp.Hits(p) == 0 {
+			t.Errorf("the delta CRL %s was never fetched", p)
+		}
+	}
+}
