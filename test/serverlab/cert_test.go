@@ -615,8 +615,9 @@ func checkRevocation(t *testing.T, cn string, rec auditRecord, rv crltest.Revoke
 // completes the chain with its configured intermediate and checks the
 // intermediate's CRL too); an untrusted, an expired and a not-yet-valid
 // certificate are refused with their reasons, and so are a certificate
-// revoked on a CRL file of the configuration and one whose intermediate CA
-// the root has revoked.
+// revoked on a CRL file of the configuration, one revoked on the CRL its
+// file:// distribution point names, and one whose intermediate CA the root
+// has revoked.
 func TestCertChain(t *testing.T) {
 	step := stepper(t)
 	e := newCertEnv(t, crltest.RSA2048)
@@ -654,6 +655,20 @@ func TestCertChain(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A certificate whose distribution point is a file:// URL (offline
+	// setups), revoked there.
+	fileDPCRL := filepath.Join(e.dir, "file-dp-root.crl")
+	fileDP, err := e.pki.Root.Leaf("file-dp-revoked", crltest.Options{Key: e.key, NotBefore: e.now.AddDate(0, 0, -30),
+		NotAfter: e.now.AddDate(1, 0, 0), CRLURLs: []string{"file://" + fileDPCRL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fileDPRV := revokeAt(e, fileDP, 90*time.Minute, 1) // keyCompromise
+	if err := crltest.WriteCRL(fileDPCRL, must(e.pki.Root.CRL(crltest.CRLOptions{ThisUpdate: e.now.Add(-time.Hour),
+		NextUpdate: e.now.Add(7 * 24 * time.Hour), Number: 3, Revoked: []crltest.Revoked{fileDPRV}})), false); err != nil {
+		t.Fatal(err)
+	}
+
 	d := startDaemon(t, e.l, daemonConfig{Users: []user{{Name: labUser, Password: labPassword}},
 		Extra: e.extra(certServer{mode: 1, intermediates: []string{filepath.Join(e.dir, "intermediate-ca.crt"), badCAFile},
 			crlFiles: []string{crlFile}})})
@@ -670,6 +685,7 @@ func TestCertChain(t *testing.T) {
 		{"notyetvalid", e.pki.NotYetValid, refused("cert_not_yet_valid")},
 		{"file-revoked", offline, refused("revoked")},
 		{"under-revoked-ca", underBad, refused("revoked")},
+		{"file-dp-revoked", fileDP, refused("revoked")},
 	}
 	var cfgs []lab.ClientConfig
 	for _, r := range rows {
@@ -689,6 +705,8 @@ func TestCertChain(t *testing.T) {
 			checkRevocation(t, r.cn, rec, rv, crlFile)
 		case underBad:
 			checkRevocation(t, r.cn, rec, badRV, "/root.crl")
+		case fileDP:
+			checkRevocation(t, r.cn, rec, fileDPRV, fileDPCRL)
 		}
 	}
 	if n := e.dp.Hits("/intermediate.crl"); n == 0 {
