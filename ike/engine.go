@@ -25,6 +25,17 @@ type Transport interface {
 	Send(pkt []byte, local, remote netip.AddrPort) error
 }
 
+// EarlyInstaller is an optional extension of Events for a responder that
+// installs ESP SAs: Phase2Responding hands over the child SA when Quick
+// Mode message 2 is sent, before the initiator's message 3 confirms it, so
+// ESP the initiator sends right after message 3 (which may arrive before
+// it) finds its SA. Phase2Established follows with the same *ChildSA when
+// message 3 arrives; Phase2Abandoned when it never does.
+type EarlyInstaller interface {
+	Phase2Responding(child *ChildSA)
+	Phase2Abandoned(child *ChildSA)
+}
+
 // Events receives what the engine negotiates. Methods are called without
 // the engine's lock held, in the goroutine that handled the packet or ran
 // the timer; they may call back into the engine.
@@ -254,6 +265,7 @@ type Engine struct {
 	trace    traceSwitch
 	out      []outPacket // sent after the lock is released
 	evq      []func()    // events emitted after the lock is released
+	preq     []func()    // events delivered before the queued packets are sent
 }
 
 type outPacket struct {
@@ -301,9 +313,12 @@ func (NopEvents) InitialContact(Phase1Info)             {}
 func (e *Engine) lock() { e.mu.Lock() }
 
 func (e *Engine) unlock() {
-	out, evq := e.out, e.evq
-	e.out, e.evq = nil, nil
+	out, evq, pre := e.out, e.evq, e.preq
+	e.out, e.evq, e.preq = nil, nil, nil
 	e.mu.Unlock()
+	for _, f := range pre {
+		f()
+	}
 	for _, p := range out {
 		if err := e.transport.Send(p.pkt, p.local, p.remote); err != nil {
 			e.log.Debug("ike send failed", "remote", p.remote, "err", err)
@@ -315,6 +330,10 @@ func (e *Engine) unlock() {
 }
 
 func (e *Engine) emit(f func()) { e.evq = append(e.evq, f) }
+
+// emitBeforeSend queues an event that must be delivered before the packets
+// queued with it leave (an SA the answer makes the peer use).
+func (e *Engine) emitBeforeSend(f func()) { e.preq = append(e.preq, f) }
 
 func (e *Engine) sendLocked(pkt []byte, local, remote netip.AddrPort) {
 	e.out = append(e.out, outPacket{pkt: pkt, local: local, remote: remote})

@@ -666,3 +666,67 @@ func TestSetPSKs(t *testing.T) {
 		t.Fatalf("new key: %+v %v", p3.srvEv.p1, p3.srvEv.p1fail)
 	}
 }
+
+// earlyRecorder is a recorder that also installs early.
+type earlyRecorder struct {
+	*recorder
+	order     []string
+	responded []*ChildSA
+	abandoned []*ChildSA
+}
+
+func (r *earlyRecorder) Phase2Responding(c *ChildSA) {
+	r.order = append(r.order, "responding")
+	r.responded = append(r.responded, c)
+}
+func (r *earlyRecorder) Phase2Abandoned(c *ChildSA) { r.abandoned = append(r.abandoned, c) }
+func (r *earlyRecorder) Phase2Established(c *ChildSA) {
+	r.order = append(r.order, "established")
+	r.recorder.Phase2Established(c)
+}
+
+// An EarlyInstaller gets the child SA, with its keys, when message 2 is
+// sent and before it leaves (so ESP that overtakes message 3 finds its SA);
+// message 3 then reports the same SA established. Without message 3, the
+// early SA is reported abandoned.
+func TestEarlyInstall(t *testing.T) {
+	p := newPair(t, pskCfg("early install key"), false)
+	ev := &earlyRecorder{recorder: p.srvEv}
+	p.srv.events = ev
+	sentQM2 := false
+	p.net.drop = func(d datagram) bool {
+		h, _, err := isakmp.ParseHeader(d.pkt)
+		if err == nil && h.Exchange == isakmp.ExchangeQuickMode && d.src.Addr() == serverAddr {
+			if len(ev.responded) != 1 {
+				t.Errorf("Quick Mode message 2 left before the early SA was handed over")
+			}
+			sentQM2 = true
+		}
+		return false
+	}
+	p.dial(t, DialConfig{PSK: []byte("early install key"), Phase2: []Phase2Suite{{Transform: isakmp.ESPAESCBC, KeyBits: 128, Auth: isakmp.AuthAlgHMACSHA1}}})
+	if !sentQM2 || len(ev.responded) != 1 || len(p.srvEv.p2) != 1 {
+		t.Fatalf("responded %d, established %d", len(ev.responded), len(p.srvEv.p2))
+	}
+	if ev.responded[0] != p.srvEv.p2[0] || ev.order[0] != "responding" || ev.order[1] != "established" {
+		t.Fatalf("order %v; same SA: %v", ev.order, ev.responded[0] == p.srvEv.p2[0])
+	}
+	mirrored(t, p.srvEv.p2[0], p.cEv.p2[0])
+
+	// Message 3 lost for good: the early SA is abandoned.
+	p2 := newPair(t, pskCfg("early install key"), false)
+	ev2 := &earlyRecorder{recorder: p2.srvEv}
+	p2.srv.events = ev2
+	p2.net.drop = func(d datagram) bool {
+		h, _, err := isakmp.ParseHeader(d.pkt)
+		return err == nil && h.Exchange == isakmp.ExchangeQuickMode && d.dst.Addr() == serverAddr && h.MessageID != 0 && len(ev2.responded) == 1
+	}
+	p2.dial(t, DialConfig{PSK: []byte("early install key"), Phase2: []Phase2Suite{{Transform: isakmp.ESPAESCBC, KeyBits: 128, Auth: isakmp.AuthAlgHMACSHA1}}})
+	if len(ev2.responded) != 1 || len(p2.srvEv.p2) != 0 {
+		t.Fatalf("responded %d, established %d", len(ev2.responded), len(p2.srvEv.p2))
+	}
+	p2.clk.Advance(5 * time.Minute)
+	if len(ev2.abandoned) != 1 || ev2.abandoned[0] != ev2.responded[0] {
+		t.Fatalf("abandoned %d", len(ev2.abandoned))
+	}
+}

@@ -264,6 +264,14 @@ func (e *Engine) responderQM1Locked(sa *ikeSA, h isakmp.Header, body []byte, sum
 		"life_s", choice.LifeSeconds, "spi_in", hexID(q.ourSPI), "spi_out", hexID(q.peerSPI))
 	e.traceMsgLocked(sa, true, &oh, all, sa.remote)
 	e.sendLocked(pkt, sa.local, sa.remote)
+	if ei, ok := e.events.(EarlyInstaller); ok {
+		// The initiator may send ESP as soon as it has our message 2 (its
+		// first L2TP message often overtakes message 3 on the way in), so
+		// the inbound SA is made ready now, as pluto does.
+		c := e.buildChildLocked(sa, q, false)
+		q.early = c
+		e.emitBeforeSend(func() { ei.Phase2Responding(c) })
+	}
 	e.forgetQMLater(sa, q)
 	return nil
 }
@@ -305,9 +313,32 @@ func (e *Engine) responderQM3Locked(sa *ikeSA, q *quickMode, h isakmp.Header, bo
 	return nil
 }
 
-// installChildLocked derives KEYMAT for both directions (RFC 2409 section
-// 5.5) and reports the child SA.
+// installChildLocked completes a child SA (built now, or at message 2 for
+// an EarlyInstaller) and reports it.
 func (e *Engine) installChildLocked(sa *ikeSA, q *quickMode, initiator bool) {
+	c := q.early
+	if c == nil {
+		c = e.buildChildLocked(sa, q, initiator)
+	}
+	c.Established = e.clock.Now()
+	s := c.Phase2
+	cs := &childState{child: c, parent: sa}
+	if c.LifeSeconds > 0 {
+		cs.timer = e.clock.AfterFunc(time.Duration(c.LifeSeconds)*time.Second, func() { e.expireChild(cs) })
+	}
+	e.spis[c.In.SPI] = cs
+	sa.children = append(sa.children, c)
+	if e.metrics != nil {
+		e.metrics.ChildSAs.Inc()
+	}
+	e.countPhase(true, true, ReasonNone)
+	e.traceLocked(sa, "phase-2 established", sa.remote, "msgid", hexID(q.msgID), "spi_in", hexID(c.In.SPI), "spi_out", hexID(c.Out.SPI), "suite", s.String())
+	e.emit(func() { e.events.Phase2Established(c) })
+}
+
+// buildChildLocked derives KEYMAT for both directions (RFC 2409 section
+// 5.5) and describes the child SA.
+func (e *Engine) buildChildLocked(sa *ikeSA, q *quickMode, initiator bool) *ChildSA {
 	s := q.choice.Offer.Suite
 	encN, authN := s.EncKeyBytes(), s.AuthKeyBytes()
 	km := func(spi uint32) ESPKeys {
@@ -330,18 +361,7 @@ func (e *Engine) installChildLocked(sa *ikeSA, q *quickMode, initiator bool) {
 	c.ServerID, _ = hostOf(q.idcr)
 	c.ClientL2TPPort, c.ServerL2TPPort = q.idci.Port, q.idcr.Port
 	q.gqm, q.dh = nil, nil
-	cs := &childState{child: c, parent: sa}
-	if c.LifeSeconds > 0 {
-		cs.timer = e.clock.AfterFunc(time.Duration(c.LifeSeconds)*time.Second, func() { e.expireChild(cs) })
-	}
-	e.spis[c.In.SPI] = cs
-	sa.children = append(sa.children, c)
-	if e.metrics != nil {
-		e.metrics.ChildSAs.Inc()
-	}
-	e.countPhase(true, true, ReasonNone)
-	e.traceLocked(sa, "phase-2 established", sa.remote, "msgid", hexID(q.msgID), "spi_in", hexID(c.In.SPI), "spi_out", hexID(c.Out.SPI), "suite", s.String())
-	e.emit(func() { e.events.Phase2Established(c) })
+	return c
 }
 
 // forgetQMLater drops a Quick Mode's state once retransmissions of it can
@@ -355,6 +375,11 @@ func (e *Engine) forgetQMLater(sa *ikeSA, q *quickMode) {
 			if q.state != qmDone {
 				if s, ok := e.spis[q.ourSPI]; ok && s == nil {
 					delete(e.spis, q.ourSPI)
+				}
+				if c := q.early; c != nil {
+					if ei, ok := e.events.(EarlyInstaller); ok {
+						e.emit(func() { ei.Phase2Abandoned(c) })
+					}
 				}
 			}
 		}

@@ -233,6 +233,9 @@ type quickMode struct {
 	lastRecv  [32]byte
 	lastReply []byte
 	created   time.Time
+	// early is the child SA handed to an EarlyInstaller when message 2
+	// was sent (responder), completed when message 3 arrives.
+	early *ChildSA
 }
 
 func (q *quickMode) setState(s qmState) { q.state = s }

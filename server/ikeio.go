@@ -128,8 +128,28 @@ func (d *Daemon) Phase1Failed(remote netip.AddrPort, f *ike.Failure) {
 	d.log.Info("phase 1 refused", "peer", remote, "reason", f.Reason, "detail", f.Detail, "offered", f.Offered)
 }
 
+// Phase2Responding installs a child SA when Quick Mode message 2 goes
+// out (ike.EarlyInstaller): the client's first L2TP message often arrives
+// just before its message 3.
+func (d *Daemon) Phase2Responding(ch *ike.ChildSA) {
+	if err := d.installChild(ch); err != nil {
+		d.log.Warn("cannot install the ESP SAs early; will retry at Quick Mode message 3", "peer", ch.Remote, "err", err)
+	}
+}
+
+// Phase2Abandoned removes an early SA whose message 3 never came.
+func (d *Daemon) Phase2Abandoned(ch *ike.ChildSA) {
+	d.removeChild(ch, "quick mode not completed")
+	d.audit.Log(AuditEvent{Event: "phase2_failed", Peer: ch.Remote.String(), Reason: "peer_timeout",
+		Detail: "Quick Mode message 3 never arrived", SPIs: fmt.Sprintf("%08x/%08x", ch.In.SPI, ch.Out.SPI)})
+}
+
 func (d *Daemon) Phase2Established(ch *ike.ChildSA) {
 	if ch.Initiator {
+		return
+	}
+	if d.childInstalled(ch.In.SPI) {
+		d.auditPhase2(ch)
 		return
 	}
 	if err := d.installChild(ch); err != nil {
@@ -139,6 +159,10 @@ func (d *Daemon) Phase2Established(ch *ike.ChildSA) {
 		d.engine.DeleteChildSA(ch.In.SPI)
 		return
 	}
+	d.auditPhase2(ch)
+}
+
+func (d *Daemon) auditPhase2(ch *ike.ChildSA) {
 	d.audit.Log(AuditEvent{Event: "phase2_established", Peer: ch.Remote.String(),
 		Cookies: fmt.Sprintf("%x/%x", ch.ICookie[:], ch.RCookie[:]), SPIs: fmt.Sprintf("%08x/%08x", ch.In.SPI, ch.Out.SPI),
 		Fields: map[string]any{"suite": ch.Phase2.String(), "encap": ch.Encap.String(), "mode": ch.Mode.String(),
@@ -177,6 +201,19 @@ func (d *Daemon) PeerDead(sa ike.Phase1Info) {
 
 func (d *Daemon) InitialContact(sa ike.Phase1Info) {
 	d.audit.Log(AuditEvent{Event: "initial_contact", Peer: sa.Remote.String(), Cookies: cookies(sa), Detail: "the client restarted: its older SAs were dropped"})
+}
+
+func (d *Daemon) childInstalled(inSPI uint32) bool {
+	d.connMu.Lock()
+	defer d.connMu.Unlock()
+	for _, c := range d.conns {
+		for _, x := range c.children {
+			if x.In.SPI == inSPI {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func cookies(sa ike.Phase1Info) string {
