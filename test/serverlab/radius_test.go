@@ -3,6 +3,7 @@ package serverlab
 import (
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -336,16 +337,45 @@ func TestRADIUSAuthentication(t *testing.T) {
 	}
 }
 
-// octetsWithin checks an accounting octet count against the payload sent
-// that way (want) and the payload sent the other way (other): at least
-// want, and at most want plus 10% of both for TCP/IP headers and ACKs plus
-// 64 KiB for the rest (iperf3's control connection, pings, LCP echoes).
-func octetsWithin(t *testing.T, what string, got, want, other uint64) {
+// octetsWithin checks an accounting octet count against the TCP payload
+// that went that way (at least received, at most sent) and the payload sent
+// the other way (other): at least received, at most sent plus 10% of both
+// for TCP/IP headers and ACKs plus 64 KiB for the rest (iperf3's control
+// connection, LCP echoes).
+func octetsWithin(t *testing.T, what string, got, received, sent, other uint64) {
 	t.Helper()
-	limit := want + want/10 + other/10 + 64<<10
-	if got < want || got > limit {
-		t.Errorf("%s = %d, want between %d (payload sent) and %d", what, got, want, limit)
+	limit := sent + sent/10 + other/10 + 64<<10
+	if got < received || got > limit {
+		t.Errorf("%s = %d, want between %d (payload received) and %d", what, got, received, limit)
 	}
+}
+
+// iperfBytes runs iperf3 -n n from the guest against host:port (reverse:
+// the host sends) and returns the payload bytes sent and received, from
+// iperf3's JSON report.
+func iperfBytes(ctx context.Context, t *testing.T, g *lab.Guest, host string, port int, n int, reverse bool) (sent, received uint64) {
+	t.Helper()
+	r := ""
+	if reverse {
+		r = " -R"
+	}
+	out, err := g.Run(ctx, fmt.Sprintf("iperf3 -J -c %s -p %d -n %d%s 2>/dev/null", host, port, n, r))
+	if err != nil {
+		t.Fatalf("iperf3%s: %v\n%s", r, err, out)
+	}
+	var rep struct {
+		End struct {
+			Sent     struct{ Bytes uint64 } `json:"sum_sent"`
+			Received struct{ Bytes uint64 } `json:"sum_received"`
+		} `json:"end"`
+	}
+	if i := strings.IndexByte(out, '{'); i >= 0 {
+		out = out[i:]
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || rep.End.Received.Bytes == 0 {
+		t.Fatalf("iperf3%s report (%v):\n%s", r, err, out)
+	}
+	return rep.End.Sent.Bytes, rep.End.Received.Bytes
 }
 
 // TestRADIUSAccounting: FreeRADIUS's detail file shows Start, an
@@ -383,15 +413,12 @@ func TestRADIUSAccounting(t *testing.T) {
 	cs[1].Kill()
 	killed := time.Now()
 
-	const up, down = 2 << 20, 1 << 20
+	// iperf3 -n stops sending after that many bytes, and the receiver may
+	// reset the connection before the last of them arrived: what crossed
+	// the tunnel is between the bytes received and the bytes sent.
 	g := cs[0].Guest
-	host := l.Server.LANHost.String()
-	if out, err := g.Run(ctx, fmt.Sprintf("iperf3 -c %s -p 5201 -n %d", host, up)); err != nil {
-		t.Fatalf("iperf3 upload: %v\n%s", err, out)
-	}
-	if out, err := g.Run(ctx, fmt.Sprintf("iperf3 -c %s -p 5202 -R -n %d", host, down)); err != nil {
-		t.Fatalf("iperf3 download: %v\n%s", err, out)
-	}
+	upSent, upRecv := iperfBytes(ctx, t, g, l.Server.LANHost.String(), 5201, 2<<20, false)
+	downSent, downRecv := iperfBytes(ctx, t, g, l.Server.LANHost.String(), 5202, 1<<20, true)
 
 	// Acct-Interim-Interval 60 from FreeRADIUS: the first update a minute
 	// after the Start.
@@ -416,9 +443,9 @@ func TestRADIUSAccounting(t *testing.T) {
 		t.Errorf("hang-up Acct-Terminate-Cause = %q, want User-Request", v)
 	}
 	in, out := stop.Octets()
-	t.Logf("Stop: input %d, output %d octets (sent %d up, %d down)", in, out, up, down)
-	octetsWithin(t, "Acct-Input-Octets (from the client)", in, up, down)
-	octetsWithin(t, "Acct-Output-Octets (to the client)", out, down, up)
+	t.Logf("Stop: input %d, output %d octets (iperf3 payload up %d sent / %d received, down %d / %d)", in, out, upSent, upRecv, downSent, downRecv)
+	octetsWithin(t, "Acct-Input-Octets (from the client)", in, upRecv, upSent, downSent)
+	octetsWithin(t, "Acct-Output-Octets (to the client)", out, downRecv, downSent, upSent)
 	if in < iin || out < iout {
 		t.Errorf("Stop counts (%d, %d) below the Interim-Update's (%d, %d)", in, out, iin, iout)
 	}
