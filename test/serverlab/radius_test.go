@@ -600,16 +600,18 @@ func TestRADIUSFailoverAndQueue(t *testing.T) {
 }
 
 // TestRADIUSDisconnect: radclient's Disconnect-Request (RFC 5176) with a
-// wrong secret is ignored; one for an unknown session is refused; one by
-// Acct-Session-Id and one by Framed-IP-Address end their session, free the
-// address and produce a Stop with Admin-Reset.
+// wrong secret is ignored; one for an unknown session is refused; a
+// CoA-Request with Session-Timeout ends its session by timeout; a
+// Disconnect-Request by Acct-Session-Id and one by Framed-IP-Address end
+// their session, free the address and produce a Stop with Admin-Reset.
 func TestRADIUSDisconnect(t *testing.T) {
 	r := newRadiusLab(t)
 	d := r.startDaemon(t, r.daemonConfig(nil))
 	l := r.l
 	cs := l.NewClients(t,
 		lab.ClientConfig{PSK: labPSK, User: "alice", Password: radiusPassword("alice")},
-		lab.ClientConfig{PSK: labPSK, User: "carol", Password: radiusPassword("carol"), BehindNAT: true})
+		lab.ClientConfig{PSK: labPSK, User: "carol", Password: radiusPassword("carol"), BehindNAT: true},
+		lab.ClientConfig{PSK: labPSK, User: "fixed", Password: radiusPassword("fixed")})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	for i, c := range cs {
@@ -617,14 +619,14 @@ func TestRADIUSDisconnect(t *testing.T) {
 			t.Fatalf("client %d: %v", i, err)
 		}
 	}
-	alice, carol := sessionOf(t, d, "alice"), sessionOf(t, d, "carol")
+	alice, carol, fixed := sessionOf(t, d, "alice"), sessionOf(t, d, "carol"), sessionOf(t, d, "fixed")
 
 	out, err := r.radclient(ctx, radDAEAddr, "disconnect", "not-the-dae-secret", `User-Name = "alice"`)
 	if err == nil || strings.Contains(out, "Disconnect-ACK") || strings.Contains(out, "Disconnect-NAK") {
 		t.Fatalf("a Disconnect-Request with a wrong secret was answered (%v):\n%s", err, out)
 	}
-	if n := len(d.call(t, control.Request{Cmd: control.CmdSessions}).Sessions); n != 2 {
-		t.Fatalf("%d sessions after the forged Disconnect-Request, want 2", n)
+	if n := len(d.call(t, control.Request{Cmd: control.CmdSessions}).Sessions); n != 3 {
+		t.Fatalf("%d sessions after the forged Disconnect-Request, want 3", n)
 	}
 	if err := cs[0].Ping(ctx, l.Server.LANHost); err != nil {
 		t.Fatalf("alice lost her tunnel to a forged Disconnect-Request: %v", err)
@@ -633,6 +635,19 @@ func TestRADIUSDisconnect(t *testing.T) {
 	out, err = r.radclient(ctx, radDAEAddr, "disconnect", daeSecret, `User-Name = "nobody-here"`)
 	if !strings.Contains(out, "Disconnect-NAK") || !strings.Contains(out, "Session-Context-Not-Found") {
 		t.Errorf("Disconnect-Request for an unknown user (%v):\n%s\nwant Disconnect-NAK with Session-Context-Not-Found", err, out)
+	}
+
+	// CoA-Request with Session-Timeout: the session ends that long from
+	// now, as a session timeout.
+	out, err = r.radclient(ctx, radDAEAddr, "coa", daeSecret, `User-Name = "fixed"`, "Session-Timeout = 3")
+	if err != nil || !strings.Contains(out, "CoA-ACK") {
+		t.Fatalf("CoA-Request with Session-Timeout (%v):\n%s", err, out)
+	}
+	d.waitAudit(t, 10*time.Second, `"event":"radius_coa"`, `"fixed"`)
+	d.waitAudit(t, 30*time.Second, `"event":"session_ended"`, `"fixed"`)
+	stop := waitRecord(t, r.primary, 30*time.Second, "Stop of fixed", sessionRecord(fixed.ID, "Stop"))
+	if v, _ := stop.Get("Acct-Terminate-Cause"); v != "Session-Timeout" {
+		t.Errorf("Acct-Terminate-Cause %q after a CoA Session-Timeout, want Session-Timeout", v)
 	}
 
 	for _, tc := range []struct {
