@@ -100,6 +100,16 @@ modules {
 		md5 {
 		}
 	}
+	detail auth_log {
+		filename = "%[1]s/auth-detail"
+		escape_filenames = no
+		permissions = 0600
+		header = "%%t"
+		suppress {
+			User-Password
+			CHAP-Password
+		}
+	}
 	detail {
 		filename = "%[1]s/detail"
 		escape_filenames = no
@@ -120,6 +130,7 @@ server default {
 		port = %[4]d
 	}
 	authorize {
+		auth_log
 		chap
 		mschap
 		eap {

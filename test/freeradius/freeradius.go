@@ -3,7 +3,8 @@
 // with cleartext passwords for PAP, CHAP-MD5, MS-CHAPv2 and EAP-MD5, reply
 // attributes such as Framed-IP-Address, Session-Timeout and
 // Acct-Interim-Interval, clients with their secrets and source networks, and
-// the detail module writing every accounting request to a file), starts the
+// the detail module writing every accounting request to one file and every
+// Access-Request, passwords left out, to another), starts the
 // server with a command the caller provides (so that it can run inside a
 // network namespace of the lab), waits until it answers a Status-Server
 // request (RFC 5997), stops and starts it again (failover, queued
@@ -112,8 +113,10 @@ type Runner func(name string, args ...string) (*os.Process, error)
 type Server struct {
 	cfg Config
 	// LogFile is the server's log (auth results and debug output);
-	// DetailFile the accounting detail file.
-	LogFile, DetailFile string
+	// DetailFile the accounting detail file; AuthDetailFile every
+	// Access-Request received, in the same format, without User-Password
+	// and CHAP-Password.
+	LogFile, DetailFile, AuthDetailFile string
 
 	mu     sync.Mutex
 	proc   *os.Process
@@ -143,7 +146,8 @@ func New(cfg Config) (*Server, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, LogFile: filepath.Join(cfg.Dir, "radius.log"), DetailFile: filepath.Join(cfg.Dir, "detail")}
+	s := &Server{cfg: cfg, LogFile: filepath.Join(cfg.Dir, "radius.log"), DetailFile: filepath.Join(cfg.Dir, "detail"),
+		AuthDetailFile: filepath.Join(cfg.Dir, "auth-detail")}
 	conf, err := s.radiusdConf()
 	if err != nil {
 		return nil, err
@@ -342,9 +346,14 @@ func (s *Server) Log() string {
 	return string(b)
 }
 
-// Detail parses the detail file; a missing file is no records.
-func (s *Server) Detail() ([]Record, error) {
-	f, err := os.Open(s.DetailFile)
+// Detail parses the accounting detail file; a missing file is no records.
+func (s *Server) Detail() ([]Record, error) { return parseFile(s.DetailFile) }
+
+// AuthDetail parses the file of Access-Requests received.
+func (s *Server) AuthDetail() ([]Record, error) { return parseFile(s.AuthDetailFile) }
+
+func parseFile(name string) ([]Record, error) {
+	f, err := os.Open(name)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}

@@ -78,6 +78,18 @@ func TestServerLifecycle(t *testing.T) {
 	if !strings.Contains(out, "Access-Reject") {
 		t.Fatalf("wrong password not rejected:\n%s", out)
 	}
+	areqs, err := s.AuthDetail()
+	if err != nil || len(areqs) != 3 {
+		t.Fatalf("auth detail: %d records, %v", len(areqs), err)
+	}
+	if v, _ := areqs[0].Get("User-Name"); v != "bob" {
+		t.Errorf("first Access-Request logged with User-Name %q", v)
+	}
+	for _, r := range areqs {
+		if _, ok := r.Get("User-Password"); ok {
+			t.Errorf("the auth detail file holds User-Password: %+v", r)
+		}
+	}
 	if log := s.Log(); !strings.Contains(log, "Login OK: [bob") || !strings.Contains(log, "Login incorrect") {
 		t.Errorf("the log does not show the authentications:\n%s", s.LogTail(40))
 	}
