@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -172,8 +173,8 @@ func (r auditRecord) String() string {
 	return string(b)
 }
 
-// records returns the audit log's records that match.
-func (d *daemon) records(match func(auditRecord) bool) []auditRecord {
+// auditRecords returns the audit log's records that match.
+func (d *daemon) auditRecords(match func(auditRecord) bool) []auditRecord {
 	data, _ := os.ReadFile(d.audit)
 	var out []auditRecord
 	for _, line := range strings.Split(string(data), "\n") {
@@ -188,12 +189,12 @@ func (d *daemon) records(match func(auditRecord) bool) []auditRecord {
 	return out
 }
 
-// waitRecord waits until the audit log has a record that matches.
-func (d *daemon) waitRecord(t *testing.T, timeout time.Duration, what string, match func(auditRecord) bool) auditRecord {
+// waitAuditRecord waits until the audit log has a record that matches.
+func (d *daemon) waitAuditRecord(t *testing.T, timeout time.Duration, what string, match func(auditRecord) bool) auditRecord {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		if rs := d.records(match); len(rs) > 0 {
+		if rs := d.auditRecords(match); len(rs) > 0 {
 			return rs[0]
 		}
 		if time.Now().After(deadline) {
@@ -210,13 +211,13 @@ func (d *daemon) certRecord(t *testing.T, cn, peer string) auditRecord {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if rs := d.records(func(r auditRecord) bool {
+		if rs := d.auditRecords(func(r auditRecord) bool {
 			return strings.HasPrefix(r.Event, "certificate_") && r.ID == "CN="+cn
 		}); len(rs) > 0 {
 			return rs[0]
 		}
 		if time.Now().After(deadline) {
-			fails := d.records(func(r auditRecord) bool { return r.Event == "phase1_failed" && strings.HasPrefix(r.Peer, peer) })
+			fails := d.auditRecords(func(r auditRecord) bool { return r.Event == "phase1_failed" && strings.HasPrefix(r.Peer, peer) })
 			t.Fatalf("no audit record certificate_* for CN=%s within 10 s; phase-1 failures of %s: %v", cn, peer, fails)
 		}
 		time.Sleep(200 * time.Millisecond)
@@ -244,16 +245,7 @@ func refused(reasons ...string) verdict { return verdict{false, reasons} }
 func (v verdict) event() string {
 	return map[bool]string{true: "certificate_accepted", false: "certificate_refused"}[v.accept]
 }
-func (v verdict) wants(reason string) bool { return contains(v.reasons, reason) }
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
+func (v verdict) wants(reason string) bool { return slices.Contains(v.reasons, reason) }
 
 // checkVerdict checks the client's outcome and the audit records of its
 // certificate and of phase 1 against want, with the mode that applied.
@@ -272,7 +264,7 @@ func checkVerdict(t *testing.T, d *daemon, c *lab.Client, cn string, mode int, w
 			t.Errorf("%s: connect: %v", cn, connErr)
 			return rec
 		}
-		p1 := d.waitRecord(t, 5*time.Second, "phase1_established from "+peer, func(r auditRecord) bool {
+		p1 := d.waitAuditRecord(t, 5*time.Second, "phase1_established from "+peer, func(r auditRecord) bool {
 			return r.Event == "phase1_established" && strings.HasPrefix(r.Peer, peer)
 		})
 		if !strings.Contains(p1.ID, cn) {
@@ -283,10 +275,10 @@ func checkVerdict(t *testing.T, d *daemon, c *lab.Client, cn string, mode int, w
 	if !errors.Is(connErr, lab.ErrIPsec) {
 		t.Errorf("%s: connect = %v, want an IPsec failure", cn, connErr)
 	}
-	d.waitRecord(t, 5*time.Second, "phase1_failed (certificate_rejected) from "+peer, func(r auditRecord) bool {
+	d.waitAuditRecord(t, 5*time.Second, "phase1_failed (certificate_rejected) from "+peer, func(r auditRecord) bool {
 		return r.Event == "phase1_failed" && strings.HasPrefix(r.Peer, peer) && r.Reason == "certificate_rejected"
 	})
-	if est := d.records(func(r auditRecord) bool {
+	if est := d.auditRecords(func(r auditRecord) bool {
 		return r.Event == "phase1_established" && strings.HasPrefix(r.Peer, peer)
 	}); len(est) > 0 {
 		t.Errorf("%s: refused certificate, yet phase 1 established: %s", cn, est[0])
@@ -294,15 +286,15 @@ func checkVerdict(t *testing.T, d *daemon, c *lab.Client, cn string, mode int, w
 	return rec
 }
 
-// connectAll connects every client at once and returns each one's error.
-func connectAll(ctx context.Context, t *testing.T, cs []*lab.Client) []error {
+// certConnectAll connects every client at once and returns each one's error.
+func certConnectAll(ctx context.Context, t *testing.T, cs []*lab.Client) []error {
 	errs := make([]error, len(cs))
 	var wg sync.WaitGroup
 	for i, c := range cs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = connect(ctx, t, c)
+			errs[i] = certConnect(ctx, t, c)
 		}()
 	}
 	wg.Wait()
@@ -316,10 +308,10 @@ func connectAll(ctx context.Context, t *testing.T, cs []*lab.Client) []error {
 // that attempt.
 const clientSignFailure = "signature failed"
 
-// connect connects c, once more when the first attempt failed on the
+// certConnect connects c, once more when the first attempt failed on the
 // client's own signature (clientSignFailure), which says nothing about the
 // server.
-func connect(ctx context.Context, t *testing.T, c *lab.Client) error {
+func certConnect(ctx context.Context, t *testing.T, c *lab.Client) error {
 	logPath := filepath.Join(c.Guest.ShareDir(), "log", "charon.log")
 	count := func() int {
 		b, _ := os.ReadFile(logPath)
@@ -334,8 +326,8 @@ func connect(ctx context.Context, t *testing.T, c *lab.Client) error {
 	return err
 }
 
-// stepper logs the time since the scenario started.
-func stepper(t *testing.T) func(string, ...any) {
+// certSteps logs the time since the scenario started.
+func certSteps(t *testing.T) func(string, ...any) {
 	start := time.Now()
 	return func(what string, args ...any) {
 		t.Helper()
@@ -363,7 +355,7 @@ func TestCertConnect(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			step := stepper(t)
+			step := certSteps(t)
 			e := newCertEnv(t, tc.key)
 			srv := certServer{mode: 1}
 			if tc.serverViaInter {
@@ -379,7 +371,7 @@ func TestCertConnect(t *testing.T) {
 			if tc.key != crltest.RSA2048 {
 				requireOpenSSLPlugin(ctx, t, c)
 			}
-			err := connect(ctx, t, c)
+			err := certConnect(ctx, t, c)
 			checkVerdict(t, d, c, "valid", 1, accepted("ok"), err)
 			if err != nil {
 				t.FailNow()
@@ -395,7 +387,7 @@ func TestCertConnect(t *testing.T) {
 			if n := e.dp.Hits("/root.crl"); n == 0 {
 				t.Errorf("the daemon never fetched the certificate's CRL")
 			}
-			p1 := d.waitRecord(t, time.Second, "phase1_established", func(r auditRecord) bool { return r.Event == "phase1_established" })
+			p1 := d.waitAuditRecord(t, time.Second, "phase1_established", func(r auditRecord) bool { return r.Event == "phase1_established" })
 			t.Logf("audit: %s", p1)
 			if nat, _ := p1.Fields["nat_peer"].(bool); nat != tc.nat {
 				t.Errorf("phase 1 nat_peer = %v, want %v", nat, tc.nat)
@@ -475,14 +467,14 @@ func revokeAt(e *certEnv, id *crltest.Identity, ago time.Duration, reason int) c
 // 2 refuses every one of these.
 var crlCases = []crlCase{
 	{"current-unlisted", false, func(e *certEnv, path string, id *crltest.Identity) *crltest.Revoked {
-		der := must(e.pki.Root.CRL(crltest.CRLOptions{ThisUpdate: e.now.Add(-time.Hour), NextUpdate: e.now.Add(7 * 24 * time.Hour),
+		der := mustCRL(e.pki.Root.CRL(crltest.CRLOptions{ThisUpdate: e.now.Add(-time.Hour), NextUpdate: e.now.Add(7 * 24 * time.Hour),
 			Revoked: []crltest.Revoked{revokeAt(e, e.pki.Revoked, time.Hour, 1)}}))
 		e.dp.Set(path, der)
 		return nil
 	}, [3]verdict{accepted("ok"), accepted("ok"), accepted("ok")}},
 	{"revoked", false, func(e *certEnv, path string, id *crltest.Identity) *crltest.Revoked {
 		rv := revokeAt(e, id, 2*time.Hour, 1) // keyCompromise
-		e.dp.Set(path, must(e.pki.Root.CRL(crltest.CRLOptions{ThisUpdate: e.now.Add(-time.Hour), NextUpdate: e.now.Add(7 * 24 * time.Hour),
+		e.dp.Set(path, mustCRL(e.pki.Root.CRL(crltest.CRLOptions{ThisUpdate: e.now.Add(-time.Hour), NextUpdate: e.now.Add(7 * 24 * time.Hour),
 			Revoked: []crltest.Revoked{rv}})))
 		return &rv
 	}, [3]verdict{accepted("ok"), refused("revoked"), refused("revoked")}},
@@ -500,24 +492,24 @@ var crlCases = []crlCase{
 	{"other-ca", false, func(e *certEnv, path string, id *crltest.Identity) *crltest.Revoked {
 		// A foreign CA's CRL that lists the certificate's serial: it
 		// must not count as a revocation.
-		e.dp.Set(path, must(e.pki.Other.CRL(crltest.CRLOptions{ThisUpdate: e.now.Add(-time.Hour), NextUpdate: e.now.Add(7 * 24 * time.Hour),
+		e.dp.Set(path, mustCRL(e.pki.Other.CRL(crltest.CRLOptions{ThisUpdate: e.now.Add(-time.Hour), NextUpdate: e.now.Add(7 * 24 * time.Hour),
 			Revoked: []crltest.Revoked{revokeAt(e, id, 2*time.Hour, 1)}})))
 		return nil
 	}, [3]verdict{accepted("ok"), accepted("crl_issuer_mismatch"), refused("crl_issuer_mismatch", "crl_bad_signature")}},
 	{"expired-listed", false, func(e *certEnv, path string, id *crltest.Identity) *crltest.Revoked {
 		rv := revokeAt(e, id, 20*24*time.Hour, 3) // affiliationChanged
-		e.dp.Set(path, must(e.pki.Root.CRL(crltest.CRLOptions{ThisUpdate: e.now.Add(-14 * 24 * time.Hour), NextUpdate: e.now.Add(-7 * 24 * time.Hour),
+		e.dp.Set(path, mustCRL(e.pki.Root.CRL(crltest.CRLOptions{ThisUpdate: e.now.Add(-14 * 24 * time.Hour), NextUpdate: e.now.Add(-7 * 24 * time.Hour),
 			Revoked: []crltest.Revoked{rv}})))
 		return &rv
 	}, [3]verdict{accepted("ok"), refused("revoked"), refused("revoked")}},
 	{"expired-unlisted", false, func(e *certEnv, path string, id *crltest.Identity) *crltest.Revoked {
-		e.dp.Set(path, must(e.pki.Root.CRL(crltest.CRLOptions{ThisUpdate: e.now.Add(-14 * 24 * time.Hour), NextUpdate: e.now.Add(-7 * 24 * time.Hour),
+		e.dp.Set(path, mustCRL(e.pki.Root.CRL(crltest.CRLOptions{ThisUpdate: e.now.Add(-14 * 24 * time.Hour), NextUpdate: e.now.Add(-7 * 24 * time.Hour),
 			Revoked: []crltest.Revoked{revokeAt(e, e.pki.Revoked, 20*24*time.Hour, 1)}})))
 		return nil
 	}, [3]verdict{accepted("ok"), accepted("crl_expired"), refused("crl_expired")}},
 }
 
-func must(b []byte, err error) []byte {
+func mustCRL(b []byte, err error) []byte {
 	if err != nil {
 		panic(err)
 	}
@@ -532,7 +524,7 @@ func must(b []byte, err error) []byte {
 func TestCertRevocation(t *testing.T) {
 	for mode := 0; mode <= 2; mode++ {
 		t.Run(fmt.Sprintf("mode%d", mode), func(t *testing.T) {
-			step := stepper(t)
+			step := certSteps(t)
 			e := newCertEnv(t, crltest.RSA2048)
 			type row struct {
 				c    crlCase
@@ -562,7 +554,7 @@ func TestCertRevocation(t *testing.T) {
 			step("%d guests booted", len(cs))
 			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 			defer cancel()
-			errs := connectAll(ctx, t, cs)
+			errs := certConnectAll(ctx, t, cs)
 			step("connections done")
 			counted := map[string]int{} // metric series -> audited verdicts
 			for i, r := range rows {
@@ -584,7 +576,7 @@ func TestCertRevocation(t *testing.T) {
 			m := d.metrics(t)
 			for series, n := range counted {
 				if v := metricValue(m, series); v != float64(n) {
-					t.Errorf("%s = %v, want %d\n%s", series, v, n, grepLines(m, "l2tpsecd_crl_certificate_checks_total"))
+					t.Errorf("%s = %v, want %d\n%s", series, v, n, linesWith(m, "l2tpsecd_crl_certificate_checks_total"))
 				}
 			}
 		})
@@ -619,7 +611,7 @@ func checkRevocation(t *testing.T, cn string, rec auditRecord, rv crltest.Revoke
 // file:// distribution point names, and one whose intermediate CA the root
 // has revoked.
 func TestCertChain(t *testing.T) {
-	step := stepper(t)
+	step := certSteps(t)
 	e := newCertEnv(t, crltest.RSA2048)
 	// A certificate without a distribution point, revoked on a CRL file
 	// that the configuration names (an offline setup).
@@ -629,7 +621,7 @@ func TestCertChain(t *testing.T) {
 	}
 	rv := revokeAt(e, offline, 3*time.Hour, 4) // superseded
 	crlFile := filepath.Join(e.dir, "offline-root.crl")
-	if err := crltest.WriteCRL(crlFile, must(e.pki.Root.CRL(crltest.CRLOptions{ThisUpdate: e.now.Add(-time.Hour),
+	if err := crltest.WriteCRL(crlFile, mustCRL(e.pki.Root.CRL(crltest.CRLOptions{ThisUpdate: e.now.Add(-time.Hour),
 		NextUpdate: e.now.Add(7 * 24 * time.Hour), Revoked: []crltest.Revoked{rv}})), true); err != nil {
 		t.Fatal(err)
 	}
@@ -647,9 +639,9 @@ func TestCertChain(t *testing.T) {
 		t.Fatal(err)
 	}
 	badRV := revokeAt(e, badCA, 5*time.Hour, 2) // cACompromise
-	e.dp.Set("/root.crl", must(e.pki.Root.CRL(crltest.CRLOptions{ThisUpdate: e.now.Add(-time.Hour), NextUpdate: e.now.Add(7 * 24 * time.Hour),
+	e.dp.Set("/root.crl", mustCRL(e.pki.Root.CRL(crltest.CRLOptions{ThisUpdate: e.now.Add(-time.Hour), NextUpdate: e.now.Add(7 * 24 * time.Hour),
 		Number: 2, Revoked: []crltest.Revoked{revokeAt(e, e.pki.Revoked, time.Hour, 1), badRV}})))
-	e.dp.Set("/revoked-ca.crl", must(badCA.CRL(crltest.CRLOptions{ThisUpdate: e.now.Add(-time.Hour), NextUpdate: e.now.Add(7 * 24 * time.Hour)})))
+	e.dp.Set("/revoked-ca.crl", mustCRL(badCA.CRL(crltest.CRLOptions{ThisUpdate: e.now.Add(-time.Hour), NextUpdate: e.now.Add(7 * 24 * time.Hour)})))
 	badCAFile := filepath.Join(e.dir, "revoked-intermediate-ca.crt")
 	if err := os.WriteFile(badCAFile, badCA.CertPEM(), 0o644); err != nil {
 		t.Fatal(err)
@@ -664,7 +656,7 @@ func TestCertChain(t *testing.T) {
 		t.Fatal(err)
 	}
 	fileDPRV := revokeAt(e, fileDP, 90*time.Minute, 1) // keyCompromise
-	if err := crltest.WriteCRL(fileDPCRL, must(e.pki.Root.CRL(crltest.CRLOptions{ThisUpdate: e.now.Add(-time.Hour),
+	if err := crltest.WriteCRL(fileDPCRL, mustCRL(e.pki.Root.CRL(crltest.CRLOptions{ThisUpdate: e.now.Add(-time.Hour),
 		NextUpdate: e.now.Add(7 * 24 * time.Hour), Number: 3, Revoked: []crltest.Revoked{fileDPRV}})), false); err != nil {
 		t.Fatal(err)
 	}
@@ -695,7 +687,7 @@ func TestCertChain(t *testing.T) {
 	step("%d guests booted", len(cs))
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	errs := connectAll(ctx, t, cs)
+	errs := certConnectAll(ctx, t, cs)
 	step("connections done")
 	for i, r := range rows {
 		rec := checkVerdict(t, d, cs[i], r.cn, 1, r.want, errs[i])
@@ -726,7 +718,7 @@ func TestCertChain(t *testing.T) {
 // server does not accept (not only "no proposal chosen" with the same
 // algorithms the server would accept with a certificate).
 func TestCertNoCertificate(t *testing.T) {
-	step := stepper(t)
+	step := certSteps(t)
 	e := newCertEnv(t, crltest.RSA2048)
 	d := startDaemon(t, e.l, daemonConfig{Users: []user{{Name: labUser, Password: labPassword}}, Extra: e.extra(certServer{mode: 1})})
 	step("l2tpsecd ready")
@@ -739,7 +731,7 @@ func TestCertNoCertificate(t *testing.T) {
 	if !errors.Is(err, lab.ErrIPsec) {
 		t.Errorf("PSK client against a certificate-only server: connect = %v, want an IPsec failure", err)
 	}
-	p1 := d.waitRecord(t, 5*time.Second, "phase1_failed of the PSK client", func(r auditRecord) bool {
+	p1 := d.waitAuditRecord(t, 5*time.Second, "phase1_failed of the PSK client", func(r auditRecord) bool {
 		return r.Event == "phase1_failed" && strings.HasPrefix(r.Peer, peerOf(c))
 	})
 	t.Logf("audit: %s", p1)
@@ -750,7 +742,7 @@ func TestCertNoCertificate(t *testing.T) {
 	if !strings.Contains(all, "pre-shared") && !strings.Contains(all, "psk") {
 		t.Errorf("PSK client: %s does not say that the client offered pre-shared key authentication", p1)
 	}
-	if est := d.records(func(r auditRecord) bool { return r.Event == "phase1_established" }); len(est) > 0 {
+	if est := d.auditRecords(func(r auditRecord) bool { return r.Event == "phase1_established" }); len(est) > 0 {
 		t.Errorf("phase 1 established without a certificate: %s", est[0])
 	}
 }
@@ -759,7 +751,7 @@ func TestCertNoCertificate(t *testing.T) {
 // certificate's holder. The holder connects; the same certificate with
 // another valid user's password is refused at PPP authentication.
 func TestCertUserMatch(t *testing.T) {
-	step := stepper(t)
+	step := certSteps(t)
 	e := newCertEnv(t, crltest.RSA2048)
 	const holderPassword = "holder-of-valid-1"
 	d := startDaemon(t, e.l, daemonConfig{Users: []user{{Name: "valid", Password: holderPassword}, {Name: labUser, Password: labPassword}},
@@ -778,9 +770,9 @@ func TestCertUserMatch(t *testing.T) {
 	thief := make(chan error, 1)
 	tctx, tcancel := context.WithCancel(ctx)
 	defer tcancel()
-	go func() { thief <- connect(tctx, t, cs[1]) }()
+	go func() { thief <- certConnect(tctx, t, cs[1]) }()
 
-	if err := connect(ctx, t, cs[0]); err != nil {
+	if err := certConnect(ctx, t, cs[0]); err != nil {
 		t.Fatalf("the certificate's holder: %v", err)
 	}
 	if err := cs[0].Ping(ctx, e.l.Server.LANHost); err != nil {
@@ -789,7 +781,7 @@ func TestCertUserMatch(t *testing.T) {
 	step("holder connected, address %v", cs[0].Addr())
 	d.waitAudit(t, 5*time.Second, `"event":"user_authenticated"`, `"user":"valid"`)
 
-	rec := d.waitRecord(t, 60*time.Second, "user_refused for "+labUser, func(r auditRecord) bool {
+	rec := d.waitAuditRecord(t, 60*time.Second, "user_refused for "+labUser, func(r auditRecord) bool {
 		return r.Event == "user_refused" && r.User == labUser
 	})
 	t.Logf("audit: %s", rec)
@@ -799,7 +791,7 @@ func TestCertUserMatch(t *testing.T) {
 	if !strings.HasPrefix(rec.Peer, peerOf(cs[1])) {
 		t.Errorf("refusal %s: peer is not the other user's client %s", rec, peerOf(cs[1]))
 	}
-	if ok := d.records(func(r auditRecord) bool {
+	if ok := d.auditRecords(func(r auditRecord) bool {
 		return r.Event == "user_authenticated" && r.User == "valid" && strings.HasPrefix(r.Peer, peerOf(cs[0]))
 	}); len(ok) != 1 {
 		t.Errorf("the holder's authentication from %s: %d audit records, want 1", peerOf(cs[0]), len(ok))
@@ -820,7 +812,7 @@ func TestCertUserMatch(t *testing.T) {
 	if err := <-thief; err == nil || cs[1].Addr().IsValid() {
 		t.Errorf("another user with the holder's certificate got connected (%v)", cs[1].Addr())
 	}
-	if n := len(d.records(func(r auditRecord) bool { return r.Event == "session_started" })); n != 1 {
+	if n := len(d.auditRecords(func(r auditRecord) bool { return r.Event == "session_started" })); n != 1 {
 		t.Errorf("%d sessions started, want only the holder's", n)
 	}
 	step("the other user was refused")
@@ -831,7 +823,7 @@ func TestCertUserMatch(t *testing.T) {
 // yet the client is admitted on the cached CRL, which is still current; the
 // metrics count fetches by source and checks by mode, outcome and reason.
 func TestCertCRLCache(t *testing.T) {
-	step := stepper(t)
+	step := certSteps(t)
 	e := newCertEnv(t, crltest.RSA2048)
 	dc := daemonConfig{Users: []user{{Name: labUser, Password: labPassword}}, Extra: e.extra(certServer{mode: 2})}
 	d := startDaemon(t, e.l, dc)
@@ -840,7 +832,7 @@ func TestCertCRLCache(t *testing.T) {
 	step("guest booted")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	err := connect(ctx, t, c)
+	err := certConnect(ctx, t, c)
 	checkVerdict(t, d, c, "valid", 2, accepted("ok"), err)
 	if err != nil {
 		t.FailNow()
@@ -877,22 +869,22 @@ func TestCertCRLCache(t *testing.T) {
 	e.dp.SetStatus("/root.crl", http.StatusServiceUnavailable)
 	d = startDaemon(t, e.l, dc)
 	step("l2tpsecd restarted; the distribution point now answers 503")
-	if err := connect(ctx, t, c); err != nil {
+	if err := certConnect(ctx, t, c); err != nil {
 		t.Fatalf("connect on the cached CRL: %v", err)
 	}
 	step("connected on the cached CRL")
-	recs := d.records(func(r auditRecord) bool { return strings.HasPrefix(r.Event, "certificate_") && r.ID == "CN=valid" })
+	recs := d.auditRecords(func(r auditRecord) bool { return strings.HasPrefix(r.Event, "certificate_") && r.ID == "CN=valid" })
 	if len(recs) != 2 || recs[1].Event != "certificate_accepted" || recs[1].Reason != "ok" {
 		t.Errorf("certificate audit records %v, want a second certificate_accepted with reason ok", recs)
 	}
 	m = d.metrics(t)
 	if v := metricValue(m, `l2tpsecd_crl_fetches_total{result="ok",source="disk_cache"}`); v < 1 {
-		t.Errorf("CRL reads from the disk cache = %v, want at least 1\n%s", v, grepLines(m, "l2tpsecd_crl_"))
+		t.Errorf("CRL reads from the disk cache = %v, want at least 1\n%s", v, linesWith(m, "l2tpsecd_crl_"))
 	}
 }
 
-// grepLines returns the lines of text that contain s.
-func grepLines(text, s string) string {
+// linesWith returns the lines of text that contain s.
+func linesWith(text, s string) string {
 	var out []string
 	for _, l := range strings.Split(text, "\n") {
 		if strings.Contains(l, s) {
@@ -908,7 +900,7 @@ func grepLines(text, s string) string {
 // than its subject DN; and a client with the pre-shared key connects to the
 // same server beside the certificate clients.
 func TestCertIdentities(t *testing.T) {
-	step := stepper(t)
+	step := certSteps(t)
 	e := newCertEnv(t, crltest.RSA2048)
 	d := startDaemon(t, e.l, daemonConfig{PSKs: []string{labPSK}, Users: []user{{Name: labUser, Password: labPassword}},
 		Extra: e.extra(certServer{mode: 1})})
@@ -938,11 +930,11 @@ func TestCertIdentities(t *testing.T) {
 	step("%d guests booted", len(cs))
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	errs := connectAll(ctx, t, cs)
+	errs := certConnectAll(ctx, t, cs)
 	step("connections done")
 	for i, r := range rows {
 		checkVerdict(t, d, cs[i], r.cn, 1, accepted("ok"), errs[i])
-		p1 := d.records(func(a auditRecord) bool {
+		p1 := d.auditRecords(func(a auditRecord) bool {
 			return a.Event == "phase1_established" && strings.HasPrefix(a.Peer, peerOf(cs[i]))
 		})
 		if len(p1) == 0 || !strings.Contains(p1[0].ID, r.want) {
@@ -958,7 +950,7 @@ func TestCertIdentities(t *testing.T) {
 	if err := psk.Ping(ctx, e.l.Server.LANHost); err != nil {
 		t.Errorf("PSK client: ping: %v", err)
 	}
-	p1 := d.waitRecord(t, 5*time.Second, "phase1_established of the PSK client", func(a auditRecord) bool {
+	p1 := d.waitAuditRecord(t, 5*time.Second, "phase1_established of the PSK client", func(a auditRecord) bool {
 		return a.Event == "phase1_established" && strings.HasPrefix(a.Peer, peerOf(psk))
 	})
 	if name, _ := p1.Fields["psk"].(string); name != "key0" {
@@ -971,7 +963,7 @@ func TestCertIdentities(t *testing.T) {
 // point is down, accepted before, is refused after — while the session
 // admitted before the reload keeps working.
 func TestCertReload(t *testing.T) {
-	step := stepper(t)
+	step := certSteps(t)
 	e := newCertEnv(t, crltest.RSA2048)
 	down := "http://" + net.JoinHostPort(e.l.Server.PublicAddr.String(), crlDownPort)
 	before, after := e.userCert(t, "reload-before", down+"/before.crl"), e.userCert(t, "reload-after", down+"/after.crl")
@@ -984,7 +976,7 @@ func TestCertReload(t *testing.T) {
 	step("guests booted")
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	err := connect(ctx, t, cs[0])
+	err := certConnect(ctx, t, cs[0])
 	checkVerdict(t, d, cs[0], "reload-before", 1, accepted("crl_unreachable"), err)
 	if err != nil {
 		t.FailNow()
@@ -998,7 +990,7 @@ func TestCertReload(t *testing.T) {
 	}
 	d.waitAudit(t, 10*time.Second, `"event":"config_reloaded"`)
 	step("reloaded with strong_crl_check 2")
-	err = connect(ctx, t, cs[1])
+	err = certConnect(ctx, t, cs[1])
 	checkVerdict(t, d, cs[1], "reload-after", 2, refused("crl_unreachable"), err)
 	if err := cs[0].Ping(ctx, e.l.Server.LANHost); err != nil {
 		t.Errorf("the session admitted before the reload: %v", err)
@@ -1011,7 +1003,7 @@ func TestCertReload(t *testing.T) {
 // through the certificate's Freshest CRL extension) is refused, and one
 // that neither the complete nor the delta CRL lists is accepted.
 func TestCertDeltaCRL(t *testing.T) {
-	step := stepper(t)
+	step := certSteps(t)
 	e := newCertEnv(t, crltest.RSA2048)
 	issue := func(cn string) *crltest.Identity {
 		id, err := e.pki.Root.Leaf(cn, crltest.Options{Key: e.key, NotBefore: e.now.AddDate(0, 0, -30), NotAfter: e.now.AddDate(1, 0, 0),
@@ -1024,9 +1016,9 @@ func TestCertDeltaCRL(t *testing.T) {
 	revoked, clean := issue("delta-revoked"), issue("delta-clean")
 	rv := revokeAt(e, revoked, 30*time.Minute, 4) // superseded
 	publish := func(cn string, entries []crltest.Revoked) {
-		e.dp.Set("/"+cn+"-base.crl", must(e.pki.Root.CRL(crltest.CRLOptions{ThisUpdate: e.now.Add(-24 * time.Hour),
+		e.dp.Set("/"+cn+"-base.crl", mustCRL(e.pki.Root.CRL(crltest.CRLOptions{ThisUpdate: e.now.Add(-24 * time.Hour),
 			NextUpdate: e.now.Add(6 * 24 * time.Hour), Number: 5})))
-		e.dp.Set("/"+cn+"-delta.crl", must(e.pki.Root.CRL(crltest.CRLOptions{ThisUpdate: e.now.Add(-time.Hour),
+		e.dp.Set("/"+cn+"-delta.crl", mustCRL(e.pki.Root.CRL(crltest.CRLOptions{ThisUpdate: e.now.Add(-time.Hour),
 			NextUpdate: e.now.Add(24 * time.Hour), Number: 6, DeltaOf: 5, Revoked: entries})))
 	}
 	publish("delta-revoked", []crltest.Revoked{rv})
@@ -1039,7 +1031,7 @@ func TestCertDeltaCRL(t *testing.T) {
 	step("guests booted")
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	errs := connectAll(ctx, t, cs)
+	errs := certConnectAll(ctx, t, cs)
 	step("connections done")
 	rec := checkVerdict(t, d, cs[0], "delta-revoked", 2, refused("revoked"), errs[0])
 	t.Logf("delta-revoked: %s %s %s", rec.Event, rec.Reason, rec.Detail)
