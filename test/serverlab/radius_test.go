@@ -323,6 +323,7 @@ func TestRADIUSAuthentication(t *testing.T) {
 			}
 			d.waitAudit(t, 5*time.Second, `"event":"user_authenticated"`, `"`+tc.user+`"`)
 			s := sessionOf(t, d, tc.user)
+			checkAccessRequest(t, r.primary, tc.user, s.ID, c.Guest.Addr.Addr().String())
 			if s.Address != c.Addr().String() {
 				t.Errorf("daemon's session address %s, client has %v", s.Address, c.Addr())
 			}
@@ -334,6 +335,59 @@ func TestRADIUSAuthentication(t *testing.T) {
 			}
 			waitNoSessions(t, d, 20*time.Second)
 		})
+	}
+}
+
+// attr returns the value of name in rec, also when FreeRADIUS printed it
+// with a tag ("Tunnel-Type:0").
+func attr(rec freeradius.Record, name string) (string, bool) {
+	for _, a := range rec.Attrs {
+		if a.Name == name || strings.HasPrefix(a.Name, name+":") {
+			return a.Value, true
+		}
+	}
+	return "", false
+}
+
+// checkAccessRequest checks the attributes of the last Access-Request of
+// user that s received (issue 6, "Attributes sent").
+func checkAccessRequest(t *testing.T, s *freeradius.Server, user, sessionID, clientAddr string) {
+	t.Helper()
+	recs, err := s.AuthDetail()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec *freeradius.Record
+	for i := range recs {
+		if v, _ := recs[i].Get("User-Name"); v == user {
+			rec = &recs[i]
+		}
+	}
+	if rec == nil {
+		t.Errorf("FreeRADIUS logged no Access-Request of %s", user)
+		return
+	}
+	want := map[string]string{
+		"NAS-Identifier": "l2tpsecd-lab", "NAS-Port-Type": "Virtual", "Service-Type": "Framed-User",
+		"Framed-Protocol": "PPP", "Tunnel-Type": "L2TP", "Tunnel-Medium-Type": "IPv4", "Acct-Session-Id": sessionID,
+	}
+	for name, v := range want {
+		if got, ok := attr(*rec, name); !ok || got != v {
+			t.Errorf("Access-Request %s = %q (present %v), want %q", name, got, ok, v)
+		}
+	}
+	for _, name := range []string{"Calling-Station-Id", "Tunnel-Client-Endpoint"} {
+		if got, _ := attr(*rec, name); !strings.Contains(got, clientAddr) {
+			t.Errorf("Access-Request %s = %q, want the client's public address %s", name, got, clientAddr)
+		}
+	}
+	for _, name := range []string{"Message-Authenticator", "NAS-Port"} {
+		if _, ok := attr(*rec, name); !ok {
+			t.Errorf("Access-Request without %s", name)
+		}
+	}
+	if t.Failed() {
+		t.Logf("the Access-Request: %+v", rec.Attrs)
 	}
 }
 
