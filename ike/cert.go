@@ -8,8 +8,6 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
-	"crypto/sha512"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -92,26 +90,43 @@ func isSignature(m isakmp.AuthMethod) bool {
 	return false
 }
 
-func ecdsaDigest(m isakmp.AuthMethod, hash []byte) ([]byte, crypto.Hash, int) {
+// ecdsaSize is the size of r and of s for the curve of an ECDSA method.
+func ecdsaSize(m isakmp.AuthMethod) int {
 	switch m {
 	case isakmp.AuthECDSA384:
-		d := sha512.Sum384(hash)
-		return d[:], crypto.SHA384, 48
+		return 48
 	case isakmp.AuthECDSA521:
-		d := sha512.Sum512(hash)
-		return d[:], crypto.SHA512, 66
+		return 66
 	}
-	d := sha256.Sum256(hash)
-	return d[:], crypto.SHA256, 32
+	return 32
 }
 
-// signHash produces SIG_I or SIG_R over HASH_I or HASH_R.
+// signatureHash is the hash HASH_I/HASH_R are computed with under
+// signature authentication: the negotiated one, except for ECDSA, where RFC
+// 4754 section 7 ties it to the curve (SHA-256 for P-256, SHA-384, SHA-512)
+// whatever phase 1 negotiated; strongSwan's keymat_v1 does the same. The
+// ECDSA signature is then made over that value as the digest, unhashed.
+func signatureHash(negotiated HashAlg, m isakmp.AuthMethod) HashAlg {
+	switch m {
+	case isakmp.AuthECDSA256:
+		return HashSHA256
+	case isakmp.AuthECDSA384:
+		return HashSHA384
+	case isakmp.AuthECDSA521:
+		return HashSHA512
+	}
+	return negotiated
+}
+
+// signHash produces SIG_I or SIG_R over HASH_I or HASH_R (computed with
+// signatureHash): PKCS#1 v1.5 without a DigestInfo for RSA (RFC 2409
+// section 5.1), r|s over the hash as the digest for ECDSA (RFC 4754).
 func signHash(key crypto.Signer, m isakmp.AuthMethod, hash []byte) ([]byte, error) {
 	if m == isakmp.AuthRSASig {
 		return key.Sign(rand.Reader, hash, crypto.Hash(0))
 	}
-	digest, h, size := ecdsaDigest(m, hash)
-	der, err := key.Sign(rand.Reader, digest, h)
+	size := ecdsaSize(m)
+	der, err := key.Sign(rand.Reader, hash, crypto.Hash(0))
 	if err != nil {
 		return nil, err
 	}
@@ -133,12 +148,12 @@ func verifyHash(pub crypto.PublicKey, m isakmp.AuthMethod, hash, sig []byte) err
 	if k, ok := pub.(*rsa.PublicKey); ok {
 		return rsa.VerifyPKCS1v15(k, crypto.Hash(0), hash, sig)
 	}
-	digest, _, size := ecdsaDigest(m, hash)
+	size := ecdsaSize(m)
 	if len(sig) != 2*size {
 		return fmt.Errorf("ECDSA signature of %d bytes, want %d", len(sig), 2*size)
 	}
 	r, s := new(big.Int).SetBytes(sig[:size]), new(big.Int).SetBytes(sig[size:])
-	if !ecdsa.Verify(pub.(*ecdsa.PublicKey), digest, r, s) {
+	if !ecdsa.Verify(pub.(*ecdsa.PublicKey), hash, r, s) {
 		return errors.New("ECDSA signature does not verify")
 	}
 	return nil

@@ -153,10 +153,11 @@ func TestCertificateRefusals(t *testing.T) {
 			}
 		})
 	}
-	// A PSK client meets a certificate-only server: no proposal chosen.
+	// A PSK client meets a certificate-only server: told apart from a
+	// proposal mismatch.
 	p := newPair(t, Config{Certs: server}, false)
 	p.dial(t, DialConfig{PSK: []byte("some psk value")})
-	if len(p.srvEv.p1fail) != 1 || p.srvEv.p1fail[0].Reason != ReasonNoProposalChosen {
+	if len(p.srvEv.p1fail) != 1 || p.srvEv.p1fail[0].Reason != ReasonAuthMethod {
 		t.Errorf("PSK client: %v", p.srvEv.p1fail)
 	}
 }
@@ -198,7 +199,7 @@ func TestSignatureFormats(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, _, size := ecdsaDigest(m, hash)
+		size := ecdsaSize(m)
 		if len(sig) != 2*size {
 			t.Errorf("%v: signature of %d bytes, want r|s of %d", m, len(sig), 2*size)
 		}
@@ -249,5 +250,53 @@ func TestBigRepliesFragmented(t *testing.T) {
 	}
 	if frags < 4 {
 		t.Errorf("%d fragments from the server", frags)
+	}
+}
+
+// ECDSA in IKEv1 (RFC 4754 section 7, and strongSwan): HASH_I is computed
+// with the curve's SHA-2 and signed as the digest; a signature made that
+// way by another implementation verifies, and ours verifies with a plain
+// ECDSA check over the hash.
+func TestECDSASignatureOverHash(t *testing.T) {
+	for _, c := range []struct {
+		curve elliptic.Curve
+		m     isakmp.AuthMethod
+		size  int
+		h     HashAlg
+	}{{elliptic.P256(), isakmp.AuthECDSA256, 32, HashSHA256}, {elliptic.P384(), isakmp.AuthECDSA384, 48, HashSHA384}} {
+		if got := signatureHash(HashSHA1, c.m); got != c.h {
+			t.Fatalf("%v: HASH_I computed with %v, want %v", c.m, got, c.h)
+		}
+		if got := signatureHash(HashSHA1, isakmp.AuthRSASig); got != HashSHA1 {
+			t.Fatalf("RSA: HASH_I computed with %v, want the negotiated SHA1", got)
+		}
+		k, err := ecdsa.GenerateKey(c.curve, rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hash := make([]byte, c.size)
+		rand.Read(hash)
+		r, s, err := ecdsa.Sign(rand.Reader, k, hash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sig := make([]byte, 2*c.size)
+		r.FillBytes(sig[:c.size])
+		s.FillBytes(sig[c.size:])
+		if err := verifyHash(k.Public(), c.m, hash, sig); err != nil {
+			t.Fatalf("%v: a signature over the hash: %v", c.m, err)
+		}
+		ours, err := signHash(k, c.m, hash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r2, s2 := new(big.Int).SetBytes(ours[:c.size]), new(big.Int).SetBytes(ours[c.size:])
+		if !ecdsa.Verify(&k.PublicKey, hash, r2, s2) {
+			t.Fatalf("%v: our signature is not over the hash", c.m)
+		}
+		sig[5] ^= 1
+		if verifyHash(k.Public(), c.m, hash, sig) == nil {
+			t.Fatalf("%v: a corrupted signature verified", c.m)
+		}
 	}
 }

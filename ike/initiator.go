@@ -253,6 +253,7 @@ func (e *Engine) initiatorMM4Locked(sa *ikeSA, pkt []byte) error {
 	hashI := HashI(sa.suite.Hash, skeyid, sa.gxi, sa.gxr, sa.ckyI[:], sa.ckyR[:], sa.saiB, idRaw)
 	payloads := []isakmp.Payload{id, &isakmp.Hash{Data: hashI}}
 	if isSignature(sa.suite.Auth) {
+		hashI = HashI(signatureHash(sa.suite.Hash, sa.suite.Auth), skeyid, sa.gxi, sa.gxr, sa.ckyI[:], sa.ckyR[:], sa.saiB, idRaw)
 		sig, err := signHash(sa.certs.Key, sa.suite.Auth, hashI)
 		if err != nil {
 			return err
@@ -319,7 +320,7 @@ func (e *Engine) initiatorMM6SigLocked(sa *ikeSA, h isakmp.Header, b *isakmp.Bod
 	if err != nil {
 		return e.failPhase1Locked(sa, &Failure{Reason: ReasonCertificate, Detail: err.Error()})
 	}
-	hashR := HashR(sa.suite.Hash, sa.keys.SKEYID, sa.gxi, sa.gxr, sa.ckyI[:], sa.ckyR[:], sa.saiB, idRaw)
+	hashR := HashR(signatureHash(sa.suite.Hash, sa.suite.Auth), sa.keys.SKEYID, sa.gxi, sa.gxr, sa.ckyI[:], sa.ckyR[:], sa.saiB, idRaw)
 	if err := verifyHash(leaf.PublicKey, sa.suite.Auth, hashR, sig.Data); err != nil {
 		return e.failPhase1Locked(sa, &Failure{Reason: ReasonBadSignature, Detail: err.Error()})
 	}

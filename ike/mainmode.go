@@ -492,7 +492,7 @@ func (e *Engine) responderMM5SigLocked(sa *ikeSA, h isakmp.Header, body []byte, 
 	if err != nil {
 		return e.failPhase1Locked(sa, &Failure{Reason: ReasonCertificate, Detail: err.Error()})
 	}
-	hashI := HashI(sa.suite.Hash, sa.keys.SKEYID, sa.gxi, sa.gxr, sa.ckyI[:], sa.ckyR[:], sa.saiB, idRaw)
+	hashI := HashI(signatureHash(sa.suite.Hash, sa.suite.Auth), sa.keys.SKEYID, sa.gxi, sa.gxr, sa.ckyI[:], sa.ckyR[:], sa.saiB, idRaw)
 	if err := verifyHash(leaf.PublicKey, sa.suite.Auth, hashI, sig.Data); err != nil {
 		return e.failPhase1Locked(sa, &Failure{Reason: ReasonBadSignature, Detail: err.Error()})
 	}
@@ -535,7 +535,7 @@ func (e *Engine) responderMM6SigLocked(sa *ikeSA, iv []byte) error {
 	if err != nil {
 		return err
 	}
-	hashR := HashR(sa.suite.Hash, sa.keys.SKEYID, sa.gxi, sa.gxr, sa.ckyI[:], sa.ckyR[:], sa.saiB, idrRaw)
+	hashR := HashR(signatureHash(sa.suite.Hash, sa.suite.Auth), sa.keys.SKEYID, sa.gxi, sa.gxr, sa.ckyI[:], sa.ckyR[:], sa.saiB, idrRaw)
 	sigR, err := signHash(sa.certs.Key, sa.suite.Auth, hashR)
 	if err != nil {
 		return err

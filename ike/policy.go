@@ -209,6 +209,24 @@ func (p Policy) acceptP1(s Phase1Suite, auths []isakmp.AuthMethod) string {
 	return "auth " + s.Auth.String()
 }
 
+func authName(a isakmp.AuthMethod) string {
+	if a == isakmp.AuthPSK {
+		return "pre-shared key (PSK)"
+	}
+	return a.String()
+}
+
+func authNames(as []isakmp.AuthMethod) string {
+	if len(as) == 0 {
+		return "nothing (no PSK and no certificate configured)"
+	}
+	names := make([]string, len(as))
+	for i, a := range as {
+		names[i] = authName(a)
+	}
+	return strings.Join(names, " or ")
+}
+
 func p1Rank(s Phase1Suite) int {
 	r := 0
 	for gi, g := range p1Groups {
@@ -237,7 +255,18 @@ func (p Policy) SelectPhase1(offers []Phase1Offer, auths []isakmp.AuthMethod) (P
 		}
 	}
 	if best < 0 {
-		return Phase1Choice{}, &Failure{Reason: ReasonNoProposalChosen, Offered: describeP1(offers), Policy: p.Level}
+		f := &Failure{Reason: ReasonNoProposalChosen, Offered: describeP1(offers), Policy: p.Level}
+		// Algorithms we accept, offered only with an authentication method
+		// we are not set up for (a PSK client against a certificate-only
+		// server, or the reverse): say that, not "no proposal".
+		for _, o := range offers {
+			if o.Problem == "" && strings.HasPrefix(p.acceptP1(o.Suite, auths), "auth ") {
+				f.Reason = ReasonAuthMethod
+				f.Detail = fmt.Sprintf("the client offers %s authentication; the server accepts %s", authName(o.Suite.Auth), authNames(auths))
+				break
+			}
+		}
+		return Phase1Choice{}, f
 	}
 	o := offers[best]
 	lt := o.Lifetime

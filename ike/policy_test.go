@@ -183,3 +183,21 @@ func TestSuiteLists(t *testing.T) {
 		t.Errorf("modern phase 2: %d suites", n)
 	}
 }
+
+// A client whose algorithms are fine but whose authentication method the
+// server is not set up for is told apart from a proposal mismatch.
+func TestSelectPhase1AuthMethodMismatch(t *testing.T) {
+	offers := []Phase1Offer{{Suite: p1(CipherAESCBC, 256, HashSHA1, GroupMODP2048)}}
+	_, f := Policy{Level: LevelModern}.SelectPhase1(offers, []isakmp.AuthMethod{isakmp.AuthRSASig})
+	if f == nil || f.Reason != ReasonAuthMethod || !strings.Contains(f.Detail, "pre-shared key") || !strings.Contains(f.Detail, "RSA") {
+		t.Fatalf("PSK offer against a certificate-only server: %+v", f)
+	}
+	if f.Reason.Notify() != isakmp.NotifyNoProposalChosen {
+		t.Errorf("notify %v", f.Reason.Notify())
+	}
+	// Algorithms refused as well: still "no proposal chosen".
+	old := []Phase1Offer{{Suite: p1(Cipher3DES, 0, HashMD5, GroupMODP1024)}}
+	if _, f := (Policy{Level: LevelModern}).SelectPhase1(old, []isakmp.AuthMethod{isakmp.AuthRSASig}); f == nil || f.Reason != ReasonNoProposalChosen {
+		t.Fatalf("weak PSK offer: %+v", f)
+	}
+}

@@ -65,7 +65,7 @@ func (r Reason) String() string {
 // Notify is the ISAKMP notification a responder sends for the reason.
 func (r Reason) Notify() isakmp.NotifyType {
 	switch r {
-	case ReasonNoProposalChosen:
+	case ReasonNoProposalChosen, ReasonAuthMethod:
 		return isakmp.NotifyNoProposalChosen
 	case ReasonPSKMismatch, ReasonBadHash:
 		return isakmp.NotifyAuthenticationFailed

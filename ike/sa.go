@@ -50,8 +50,11 @@ type ikeSA struct {
 	local     netip.AddrPort
 	remote    netip.AddrPort
 	created   time.Time
-	started   time.Time // message 1 (set when established; created then becomes the establishment time)
-	policy    Policy
+	// ecdsaRaw: the peer's ECDSA SIG was over HASH_I itself (strongSwan),
+	// so ours is made the same way.
+	ecdsaRaw bool
+	started  time.Time // message 1 (set when established; created then becomes the establishment time)
+	policy   Policy
 
 	// Main Mode material.
 	saiB           []byte // SAi_b: the initiator's SA payload body

@@ -262,6 +262,10 @@ const strongSwanLogConf = `charon {
 	retransmit_base = 1.5
 	plugins {
 		af-alg { load = no }
+		# gcrypt now and then fails to make the client's own RSA signature
+		# ("creating pkcs1 signature failed: Invalid argument"); openssl
+		# and gmp cover RSA without it.
+		gcrypt { load = no }
 		tpm { load = no }
 		pkcs11 { load = no }
 		ldap { load = no }
