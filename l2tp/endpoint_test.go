@@ -419,8 +419,9 @@ func TestStopCCNBothDirections(t *testing.T) {
 		if len(hc.tunDown) != 1 || hc.tunDown[0].Reason != ReasonLocal {
 			t.Fatalf("fromLNS=%v: closer tunnel downs %v", fromLNS, hc.tunDown)
 		}
-		// Sessions went down on both sides, before the tunnel.
-		if len(ho.down) != 1 || ho.down[0].cause.Reason != ReasonTunnelDown || len(hc.down) != 1 {
+		// Sessions went down on both sides, before the tunnel; on the
+		// side that received the StopCCN they carry that reason.
+		if len(ho.down) != 1 || ho.down[0].cause.Reason != ReasonPeerStopCCN || len(hc.down) != 1 {
 			t.Errorf("fromLNS=%v: session downs %v / %v", fromLNS, ho.down, hc.down)
 		}
 		// The closer forgets the tunnel once the StopCCN is acked; the

@@ -526,7 +526,10 @@ func (t *Tunnel) downLocked(c Cause) {
 		return
 	}
 	sc := Cause{Reason: ReasonTunnelDown, Result: Result{Code: CDNAdministrative, Message: "tunnel closed"}}
-	if c.Reason == ReasonLocal || c.Reason == ReasonShutdown {
+	// The sessions of a tunnel that the peer cleared or that timed out
+	// end for that reason (the RADIUS Acct-Terminate-Cause depends on it).
+	switch c.Reason {
+	case ReasonLocal, ReasonShutdown, ReasonPeerStopCCN, ReasonTimeout, ReasonHelloTimeout:
 		sc.Reason = c.Reason
 	}
 	for _, s := range t.sessions {

@@ -129,6 +129,11 @@ func (d *Daemon) SessionDown(ls *l2tp.Session, cause l2tp.Cause) {
 	}
 	s.mu.Lock()
 	s.lowerDown = true
+	// LowerDown makes PPP report Down (lower layer down) at once; what
+	// really happened is L2TP's cause (the client hung up, timed out).
+	if s.endCause == "" {
+		s.endCause = "l2tp: " + cause.Reason.String()
+	}
 	s.mu.Unlock()
 	s.ppp.LowerDown()
 	s.end("l2tp: " + cause.Reason.String())

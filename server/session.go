@@ -156,14 +156,18 @@ func (s *session) userName() string {
 	return s.user
 }
 
-// setSessionTimeout ends the session t from now (RADIUS CoA).
+// setSessionTimeout ends the session t from now (RADIUS CoA); zero
+// removes a limit set this way.
 func (s *session) setSessionTimeout(t time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.timeout != nil {
 		s.timeout.Stop()
+		s.timeout = nil
 	}
-	s.timeout = s.d.clk.AfterFunc(t, func() { s.ppp.Close(ppp.ReasonSessionTimeout) })
+	if t > 0 {
+		s.timeout = s.d.clk.AfterFunc(t, func() { s.ppp.Close(ppp.ReasonSessionTimeout) })
+	}
 }
 
 func (s *session) NetworkDown() {
