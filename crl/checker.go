@@ -86,6 +86,10 @@ type Config struct {
 	// when the caller (VerifyChain) only passes an error on. It runs in the
 	// verifying goroutine and must not block.
 	OnResult func(*Result)
+	// OnFetch, when set, is called after every read of a distribution
+	// point (network or file), successful or not, for the audit log. It
+	// runs in the fetching goroutine and must not block.
+	OnFetch func(FetchEvent)
 }
 
 // Checker verifies peer certificates. It is safe for concurrent use.
@@ -166,6 +170,7 @@ func New(cfg Config) (*Checker, error) {
 		clock:       c.clock,
 		log:         log,
 		m:           c.m,
+		onFetch:     cfg.OnFetch,
 		entries:     make(map[string]*entry),
 	}
 	if f.maxSize <= 0 {

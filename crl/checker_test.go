@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -563,5 +564,37 @@ func TestVerifyChainAndOnResult(t *testing.T) {
 	}
 	if len(seen) != 2 || seen[0].Reason != ReasonCRLUnreachable || seen[0].Outcome != Accept || seen[1].Reason != ReasonUntrustedIssuer {
 		t.Fatalf("OnResult saw %d results: %+v", len(seen), seen)
+	}
+}
+
+// Every read of a distribution point is reported to OnFetch (the daemon
+// audits it): a good CRL with its contents, a failure with its result.
+func TestOnFetchReportsEveryRead(t *testing.T) {
+	p := newPKI(t)
+	var mu sync.Mutex
+	var events []FetchEvent
+	c := p.checker(ModeRevokedOnly, func(cfg *Config) {
+		cfg.OnFetch = func(e FetchEvent) { mu.Lock(); events = append(events, e); mu.Unlock() }
+	})
+	p.dp.Set("/good.crl", p.crl(p.root, crltest.CRLOptions{}))
+	good := p.leaf(p.root, "fetch-good", p.url("/good.crl"))
+	if _, err := c.Verify(context.Background(), good.Cert, nil); err != nil {
+		t.Fatal(err)
+	}
+	p.dp.SetStatus("/missing.crl", http.StatusNotFound)
+	bad := p.leaf(p.root, "fetch-bad", p.url("/missing.crl"))
+	if _, err := c.Verify(context.Background(), bad.Cert, nil); err != nil {
+		t.Fatal(err) // mode 1 assumes valid
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(events) != 2 {
+		t.Fatalf("events %+v", events)
+	}
+	if e := events[0]; e.Result != FetchOK || e.CRL == nil || e.URL != p.url("/good.crl") || e.Source != SourceHTTP {
+		t.Errorf("good fetch: %+v", e)
+	}
+	if e := events[1]; e.Result != FetchHTTPStatus || e.Err == nil || e.CRL != nil {
+		t.Errorf("failed fetch: %+v", e)
 	}
 }

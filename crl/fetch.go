@@ -33,6 +33,7 @@ type fetcher struct {
 	clock       clock.Clock
 	log         *slog.Logger
 	m           *metrics
+	onFetch     func(FetchEvent)
 
 	base     context.Context // cancelled by close
 	stopBase context.CancelFunc
@@ -345,15 +346,34 @@ func (f *fetcher) read(rawURL, scheme string) (*CRL, error) {
 	data, res, err := f.readBytes(rawURL, scheme)
 	if err != nil {
 		f.m.fetch(src, res)
+		f.report(FetchEvent{URL: rawURL, Source: src, Result: res, Err: err})
 		return nil, err
 	}
 	c, err := ParseCRL(data, rawURL)
 	if err != nil {
 		f.m.fetch(src, FetchMalformed)
+		f.report(FetchEvent{URL: rawURL, Source: src, Result: FetchMalformed, Err: err})
 		return nil, err
 	}
 	f.m.fetch(src, FetchOK)
+	f.report(FetchEvent{URL: rawURL, Source: src, Result: FetchOK, CRL: c})
 	return c, nil
+}
+
+// FetchEvent describes one read of a distribution point, for the audit
+// log (Config.OnFetch).
+type FetchEvent struct {
+	URL    string
+	Source FetchSource
+	Result FetchResult
+	Err    error // when Result is not FetchOK
+	CRL    *CRL  // when it is
+}
+
+func (f *fetcher) report(e FetchEvent) {
+	if f.onFetch != nil {
+		f.onFetch(e)
+	}
 }
 
 func (f *fetcher) readBytes(rawURL, scheme string) ([]byte, FetchResult, error) {

@@ -356,7 +356,7 @@ func (d *Daemon) certConfig(cfg *Config) (*ike.CertConfig, error) {
 	checker, err := crl.New(crl.Config{
 		Mode: crl.Mode(cc.StrongCRLCheck), Roots: roots, Intermediates: inter, CRLFiles: crlFiles,
 		StateDir: cfg.StateDir, FetchTimeout: cc.CRLFetchTimeout.Duration, Clock: d.clk,
-		Logger: d.log.With("layer", "crl"), Registerer: d.reg, OnResult: d.certChecked,
+		Logger: d.log.With("layer", "crl"), Registerer: d.reg, OnResult: d.certChecked, OnFetch: d.crlFetched,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("certificate checker: %w", err)
@@ -382,6 +382,24 @@ func (d *Daemon) certChecked(r *crl.Result) {
 		ev.Fields["revoked_at"] = rv.Time
 		ev.Fields["revocation_reason"] = rv.ReasonCode.String()
 		ev.Fields["crl"] = rv.CRL
+	}
+	d.audit.Log(ev)
+}
+
+// crlFetched audits every read of a CRL distribution point.
+func (d *Daemon) crlFetched(e crl.FetchEvent) {
+	ev := AuditEvent{Event: "crl_fetched", Reason: string(e.Result), Fields: map[string]any{"url": e.URL, "source": string(e.Source)}}
+	if e.Result != crl.FetchOK {
+		ev.Event = "crl_fetch_failed"
+		if e.Err != nil {
+			ev.Detail = e.Err.Error()
+		}
+	} else if e.CRL != nil && e.CRL.List != nil {
+		ev.Fields["issuer"] = e.CRL.List.Issuer.String()
+		ev.Fields["this_update"] = e.CRL.List.ThisUpdate
+		ev.Fields["next_update"] = e.CRL.List.NextUpdate
+		ev.Fields["entries"] = len(e.CRL.List.RevokedCertificateEntries)
+		ev.Fields["delta"] = e.CRL.Delta
 	}
 	d.audit.Log(ev)
 }
