@@ -189,7 +189,12 @@ func (d *Daemon) deleteConnSAs(c *conn, why string) {
 
 // installChild puts a Quick Mode result into the datapath and files it
 // under its conn.
-func (d *Daemon) installChild(ch *ike.ChildSA) error {
+//
+// early says Quick Mode message 3 has not arrived yet: the SA receives at
+// once, but a conn that already has an SA (a rekey) keeps sending on the
+// old one until message 3 confirms the client has the new one
+// (promoteChild).
+func (d *Daemon) installChild(ch *ike.ChildSA, early bool) error {
 	cfg := d.currentConfig()
 	icv := esp.ICV96Auto
 	switch {
@@ -227,14 +232,33 @@ func (d *Daemon) installChild(ch *ike.ChildSA) error {
 		}
 		d.conns[key] = c
 	}
+	first := len(c.children) == 0
 	c.children[h] = ch
 	if meta.cert != nil {
 		c.peerCert = meta.cert
 	}
-	c.cur.Store(uint64(h))
+	if first || !early {
+		c.cur.Store(uint64(h))
+	}
 	d.connMu.Unlock()
 	d.handles.set(h, c)
 	return nil
+}
+
+// promoteChild makes an early-installed SA the one its conn sends on (Quick
+// Mode message 3 arrived). It reports whether the SA was installed.
+func (d *Daemon) promoteChild(inSPI uint32) bool {
+	d.connMu.Lock()
+	defer d.connMu.Unlock()
+	for _, c := range d.conns {
+		for h, x := range c.children {
+			if x.In.SPI == inSPI {
+				c.cur.Store(uint64(h))
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // removeChild takes a deleted child SA out of the datapath; when it was the

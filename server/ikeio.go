@@ -132,7 +132,7 @@ func (d *Daemon) Phase1Failed(remote netip.AddrPort, f *ike.Failure) {
 // out (ike.EarlyInstaller): the client's first L2TP message often arrives
 // just before its message 3.
 func (d *Daemon) Phase2Responding(ch *ike.ChildSA) {
-	if err := d.installChild(ch); err != nil {
+	if err := d.installChild(ch, true); err != nil {
 		d.log.Warn("cannot install the ESP SAs early; will retry at Quick Mode message 3", "peer", ch.Remote, "err", err)
 	}
 }
@@ -148,11 +148,11 @@ func (d *Daemon) Phase2Established(ch *ike.ChildSA) {
 	if ch.Initiator {
 		return
 	}
-	if d.childInstalled(ch.In.SPI) {
+	if d.promoteChild(ch.In.SPI) {
 		d.auditPhase2(ch)
 		return
 	}
-	if err := d.installChild(ch); err != nil {
+	if err := d.installChild(ch, false); err != nil {
 		d.log.Error("cannot install the ESP SAs", "peer", ch.Remote, "err", err)
 		d.audit.Log(AuditEvent{Event: "phase2_failed", Peer: ch.Remote.String(), Reason: "datapath", Detail: err.Error(),
 			SPIs: fmt.Sprintf("%08x/%08x", ch.In.SPI, ch.Out.SPI)})
@@ -201,19 +201,6 @@ func (d *Daemon) PeerDead(sa ike.Phase1Info) {
 
 func (d *Daemon) InitialContact(sa ike.Phase1Info) {
 	d.audit.Log(AuditEvent{Event: "initial_contact", Peer: sa.Remote.String(), Cookies: cookies(sa), Detail: "the client restarted: its older SAs were dropped"})
-}
-
-func (d *Daemon) childInstalled(inSPI uint32) bool {
-	d.connMu.Lock()
-	defer d.connMu.Unlock()
-	for _, c := range d.conns {
-		for _, x := range c.children {
-			if x.In.SPI == inSPI {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 func cookies(sa ike.Phase1Info) string {

@@ -295,9 +295,13 @@ func strongSwanConf(cfg ClientConfig) string {
 		"rightprotoport=17/1701",
 		"ike=" + cfg.IKE,
 		"esp=" + cfg.ESP,
-		"rekey=no",
 		"keyingtries=1",
 		"auto=add",
+	}
+	if !hasKey(cfg.IPsecExtra, "rekey") {
+		// ipsec.conf takes a key once per conn: a test that wants
+		// rekeying says rekey=yes in IPsecExtra.
+		lines = append(lines, "rekey=no")
 	}
 	if cfg.Cert != nil {
 		lines = append(lines, "authby=pubkey", "leftcert=client.pem")
@@ -555,4 +559,14 @@ func certGuestFiles(c *CertAuth, name string) (files []guestFile, kind string, e
 		{"/etc/ipsec.d/private/" + name + ".key", key, 0o600},
 		{"/etc/ipsec.d/cacerts/ca.pem", ca, 0o644},
 	}, kind, nil
+}
+
+// hasKey reports whether one of the "key=value" lines sets key.
+func hasKey(lines []string, key string) bool {
+	for _, l := range lines {
+		if k, _, ok := strings.Cut(strings.TrimSpace(l), "="); ok && strings.TrimSpace(k) == key {
+			return true
+		}
+	}
+	return false
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/l2tpsecd/l2tpsecd/server/control"
 	"github.com/l2tpsecd/l2tpsecd/test/lab"
 )
 
@@ -164,5 +165,48 @@ func TestAndroidSHA256Truncated(t *testing.T) {
 				t.Errorf("its packets were not counted as integrity failures: %v", integrity)
 			}
 		})
+	}
+}
+
+// TestClientRekey: a client that rekeys its ESP SAs (Quick Mode on the
+// existing IKE SA) keeps its session, its address and its traffic: the
+// L2TP tunnel follows the new SA pair, and the old one goes when the
+// client deletes it.
+func TestClientRekey(t *testing.T) {
+	l := lab.New(t)
+	d := startDaemon(t, l, daemonConfig{PSKs: []string{labPSK}, Users: []user{{Name: labUser, Password: labPassword}}})
+	c := l.NewClient(t, lab.ClientConfig{BehindNAT: true, PSK: labPSK, User: labUser, Password: labPassword,
+		IPsecExtra: []string{"rekey=yes", "lifetime=40s", "margintime=20s", "rekeyfuzz=0%"}})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := c.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := d.call(t, control.Request{Cmd: control.CmdSessions}).Sessions
+	if len(before) != 1 {
+		t.Fatalf("sessions %+v", before)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for len(d.auditLines(`"event":"phase2_established"`)) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("the client did not rekey within 60 s")
+		}
+		if err := c.Ping(ctx, l.Server.LANHost); err != nil {
+			t.Fatalf("ping while waiting for the rekey: %v", err)
+		}
+		time.Sleep(2 * time.Second)
+	}
+	t.Logf("rekeyed: %v", d.auditLines(`"event":"phase2_established"`))
+	// Traffic keeps flowing across the rekey and after the old SA is gone
+	// (its 40 s lifetime ends about 20 s after the rekey).
+	for i := 0; i < 13; i++ {
+		if err := c.Ping(ctx, l.Server.LANHost); err != nil {
+			t.Fatalf("ping %d after the rekey: %v", i, err)
+		}
+		time.Sleep(2 * time.Second)
+	}
+	after := d.call(t, control.Request{Cmd: control.CmdSessions}).Sessions
+	if len(after) != 1 || after[0].ID != before[0].ID || after[0].Address != before[0].Address {
+		t.Fatalf("the session changed across the rekey: before %+v, after %+v", before, after)
 	}
 }
