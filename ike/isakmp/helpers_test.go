@@ -2,38 +2,13 @@ package isakmp
 
 import (
 	"encoding/hex"
-	"go/format"
 	"hash"
 	"net/netip"
-	"os"
-	"path/filepath"
-	"testing"
 )
 
 func hexs(b []byte) string { return hex.EncodeToString(b) }
 
 func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
-
-// TestGofmt keeps the package formatted.
-func TestGofmt(t *testing.T) {
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range files {
-		src, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, err := format.Source(src)
-		if err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		if string(out) != string(src) {
-			t.Errorf("%s is not gofmt-formatted", f)
-		}
-	}
-}
 
 func mustAddrPort(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
 
