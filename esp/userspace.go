@@ -292,27 +292,39 @@ func (u *Userspace) buildPeer(ap netip.AddrPort, _ Encap, local netip.Addr) any 
 	return p
 }
 
-func (u *Userspace) readUDP(s *usSock) {
-	defer u.readers.Done()
-	var oobLen int
-	if s.group.wildcard {
-		oobLen = len(ipv4.NewControlMessage(ipv4.FlagDst))
-	}
-	r, err := newMmsgReader(s.conn, u.batch, oobLen)
+// newReader makes a batched reader on c with a pooled buffer for every
+// slot of the batch; the caller returns the buffers with putBufs.
+func (u *Userspace) newReader(c syscall.Conn, oobLen int) (*mmsgReader, []*packetBuf, error) {
+	r, err := newMmsgReader(c, u.batch, oobLen)
 	if err != nil {
-		u.log.Error("esp: UDP reader", "err", err)
-		return
+		return nil, nil, err
 	}
 	bufs := make([]*packetBuf, u.batch)
 	for i := range bufs {
 		bufs[i] = u.bufs.get()
 		r.setBuf(i, bufs[i].data[:])
 	}
-	defer func() {
-		for _, b := range bufs {
-			u.bufs.put(b)
-		}
-	}()
+	return r, bufs, nil
+}
+
+func (u *Userspace) putBufs(bufs []*packetBuf) {
+	for _, b := range bufs {
+		u.bufs.put(b)
+	}
+}
+
+func (u *Userspace) readUDP(s *usSock) {
+	defer u.readers.Done()
+	var oobLen int
+	if s.group.wildcard {
+		oobLen = len(ipv4.NewControlMessage(ipv4.FlagDst))
+	}
+	r, bufs, err := u.newReader(s.conn, oobLen)
+	if err != nil {
+		u.log.Error("esp: UDP reader", "err", err)
+		return
+	}
+	defer u.putBufs(bufs)
 	out := make([]*rxBatch, len(u.workers))
 	for {
 		cnt, err := r.read()
@@ -397,21 +409,12 @@ func (u *Userspace) ours(dst netip.Addr) bool {
 
 func (u *Userspace) readRaw() {
 	defer u.readers.Done()
-	r, err := newMmsgReader(u.rawConn.(syscall.Conn), u.batch, 0)
+	r, bufs, err := u.newReader(u.rawConn.(syscall.Conn), 0)
 	if err != nil {
 		u.log.Error("esp: raw reader", "err", err)
 		return
 	}
-	bufs := make([]*packetBuf, u.batch)
-	for i := range bufs {
-		bufs[i] = u.bufs.get()
-		r.setBuf(i, bufs[i].data[:])
-	}
-	defer func() {
-		for _, b := range bufs {
-			u.bufs.put(b)
-		}
-	}()
+	defer u.putBufs(bufs)
 	out := make([]*rxBatch, len(u.workers))
 	nw := uint32(len(u.workers))
 	for {

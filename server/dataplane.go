@@ -250,30 +250,32 @@ func (d *Daemon) installChild(ch *ike.ChildSA, early bool) error {
 func (d *Daemon) promoteChild(inSPI uint32) bool {
 	d.connMu.Lock()
 	defer d.connMu.Unlock()
+	c, h := d.findChildLocked(inSPI)
+	if c == nil {
+		return false
+	}
+	c.cur.Store(uint64(h))
+	return true
+}
+
+// findChildLocked finds the conn and handle of the child SA with the given
+// inbound SPI.
+func (d *Daemon) findChildLocked(inSPI uint32) (*conn, esp.Handle) {
 	for _, c := range d.conns {
 		for h, x := range c.children {
 			if x.In.SPI == inSPI {
-				c.cur.Store(uint64(h))
-				return true
+				return c, h
 			}
 		}
 	}
-	return false
+	return nil, 0
 }
 
 // removeChild takes a deleted child SA out of the datapath; when it was the
 // conn's last, L2TP and PPP on it end (IKE Delete, DPD, lifetime).
 func (d *Daemon) removeChild(ch *ike.ChildSA, why string) {
 	d.connMu.Lock()
-	var c *conn
-	var h esp.Handle
-	for _, cc := range d.conns {
-		for hh, x := range cc.children {
-			if x.In.SPI == ch.In.SPI {
-				c, h = cc, hh
-			}
-		}
-	}
+	c, h := d.findChildLocked(ch.In.SPI)
 	if c == nil {
 		d.connMu.Unlock()
 		return
